@@ -1,0 +1,69 @@
+{#-
+  Arming a step: before dbt touches a node's relation, record what exists and take the
+  snapshot its strategy needs.  Table and view replacements need nothing here: the
+  rename_relation override keeps dbt's own backup.  Relations that dbt changes in place
+  (incremental merges, seed reloads, dbt snapshots, DuckDB tables rebuilt in place because
+  of foreign keys) get a copy.
+-#}
+
+{% macro arm_step(step) -%}
+  {%- set out = {'pre_type': none, 'identifier': step.identifier, 'kept_identifier': none,
+                 'copy_identifier': none, 'index_ddl': [], 'copied_rows': none} -%}
+  {%- set existing = adapter.get_relation(database=step.database, schema=step.schema, identifier=step.identifier) -%}
+  {%- if existing is none -%}
+    {{- return(out) -}}
+  {%- endif -%}
+  {%- do out.update({'pre_type': existing.type | string, 'identifier': existing.identifier}) -%}
+
+  {%- set kept = sagaz_dbt.kept_relation(make_backup_relation(existing, existing.type)) -%}
+  {%- if adapter.get_relation(database=kept.database, schema=kept.schema, identifier=kept.identifier) is not none -%}
+    {%- do exceptions.raise_compiler_error("sagaz-dbt: " ~ kept ~ " already exists; another run with the same id left it behind") -%}
+  {%- endif -%}
+  {%- do out.update({'kept_identifier': kept.identifier}) -%}
+
+  {%- if existing.is_table -%}
+    {%- do out.update({'index_ddl': adapter.dispatch('index_ddl', 'sagaz_dbt')(existing)}) -%}
+    {%- if step.needs_copy or adapter.dispatch('rebuilt_in_place', 'sagaz_dbt')(existing) -%}
+      {%- set copy = sagaz_dbt.copy_relation(existing) -%}
+      {%- call statement('sagaz_copy', auto_begin=True) -%}
+        create table {{ copy }} as select * from {{ existing }}
+      {%- endcall -%}
+      {%- do out.update({'copy_identifier': copy.identifier}) -%}
+    {%- endif -%}
+  {%- endif -%}
+  {{- return(out) -}}
+{%- endmacro %}
+
+
+{% macro index_ddl(relation) -%}
+  {{- return(adapter.dispatch('index_ddl', 'sagaz_dbt')(relation)) -}}
+{%- endmacro %}
+
+{% macro default__index_ddl(relation) -%}
+  {#- Postgres indexes stay attached to a renamed table, so a swap back keeps them. -#}
+  {{- return([]) -}}
+{%- endmacro %}
+
+{% macro duckdb__index_ddl(relation) -%}
+  {#- dbt-duckdb drops a table's indexes before renaming it (DuckDB refuses to rename an
+      indexed table), so the kept backup has none: remember them to rebuild on restore. -#}
+  {%- set sql -%}
+    select sql from duckdb_indexes()
+    where database_name = {{ sagaz_dbt.sql_string(relation.database) }}
+      and schema_name = {{ sagaz_dbt.sql_string(relation.schema) }}
+      and table_name = {{ sagaz_dbt.sql_string(relation.identifier) }}
+      and sql is not null
+    order by index_name
+  {%- endset -%}
+  {{- return(run_query(sql).columns[0].values() | list) -}}
+{%- endmacro %}
+
+
+{% macro default__rebuilt_in_place(relation) -%}
+  {{- return(false) -}}
+{%- endmacro %}
+
+{% macro duckdb__rebuilt_in_place(relation) -%}
+  {#- dbt-duckdb drops and recreates a table with foreign keys instead of swapping it. -#}
+  {{- return('foreign_key' in adapter.existing_key_constraint_types(relation)) -}}
+{%- endmacro %}

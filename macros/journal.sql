@@ -1,0 +1,126 @@
+{#-
+  The journal: one row per run and one per step, in the warehouse itself, so that it is
+  written in the same transaction as the changes it describes and survives the process.
+  sagaz-dbt's Python side opens the transactions; these macros never commit.
+-#}
+
+{% macro journal_relation(database, schema, name) -%}
+  {{- return(api.Relation.create(database=database, schema=schema, identifier=name, type='table')) -}}
+{%- endmacro %}
+
+
+{% macro journal_ensure(database, schema) -%}
+  {%- set runs = sagaz_dbt.journal_relation(database, schema, 'sagaz_runs') -%}
+  {%- set steps = sagaz_dbt.journal_relation(database, schema, 'sagaz_steps') -%}
+  {%- do adapter.create_schema(runs.without_identifier()) -%}
+  {%- call statement('sagaz_journal_runs', auto_begin=True) -%}
+    create table if not exists {{ runs }} (
+      run_id varchar(64) not null,
+      status varchar(32) not null,
+      project_name varchar(256),
+      target_name varchar(256),
+      command text,
+      started_at timestamp,
+      updated_at timestamp,
+      message text
+    )
+  {%- endcall -%}
+  {%- call statement('sagaz_journal_steps', auto_begin=True) -%}
+    create table if not exists {{ steps }} (
+      run_id varchar(64) not null,
+      seq integer not null,
+      unique_id text not null,
+      resource_type varchar(32),
+      materialized varchar(64),
+      database_name text,
+      schema_name text,
+      identifier text,
+      pre_type varchar(32),
+      kept_identifier text,
+      copy_identifier text,
+      index_ddl text,
+      status varchar(32) not null
+    )
+  {%- endcall -%}
+{%- endmacro %}
+
+
+{% macro journal_insert_run(database, schema, run) -%}
+  {%- set runs = sagaz_dbt.journal_relation(database, schema, 'sagaz_runs') -%}
+  {%- set b = get_binding_char() -%}
+  {%- set sql -%}
+    insert into {{ runs }} (run_id, status, project_name, target_name, command, started_at, updated_at, message)
+    values ({{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, current_timestamp, current_timestamp, {{ b }})
+  {%- endset -%}
+  {%- do adapter.add_query(sql, bindings=[run.run_id, run.status, run.project_name, run.target_name, run.command, run.message]) -%}
+{%- endmacro %}
+
+
+{% macro journal_set_run_status(database, schema, run_id, status, message=none) -%}
+  {%- set runs = sagaz_dbt.journal_relation(database, schema, 'sagaz_runs') -%}
+  {%- set b = get_binding_char() -%}
+  {%- set sql -%}
+    update {{ runs }} set status = {{ b }}, message = coalesce({{ b }}, message), updated_at = current_timestamp
+    where run_id = {{ b }}
+  {%- endset -%}
+  {%- do adapter.add_query(sql, bindings=[status, message, run_id]) -%}
+{%- endmacro %}
+
+
+{% macro journal_insert_steps(database, schema, run_id, steps) -%}
+  {%- set table = sagaz_dbt.journal_relation(database, schema, 'sagaz_steps') -%}
+  {%- set b = get_binding_char() -%}
+  {%- set sql -%}
+    insert into {{ table }} (run_id, seq, unique_id, resource_type, materialized, database_name, schema_name,
+                             identifier, pre_type, kept_identifier, copy_identifier, index_ddl, status)
+    values ({{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }})
+  {%- endset -%}
+  {%- for s in steps -%}
+    {%- do adapter.add_query(sql, bindings=[run_id, s.seq, s.unique_id, s.resource_type, s.materialized,
+                                            s.database, s.schema, s.identifier, s.pre_type, s.kept_identifier,
+                                            s.copy_identifier, s.index_ddl, s.status]) -%}
+  {%- endfor -%}
+{%- endmacro %}
+
+
+{% macro journal_set_step_status(database, schema, run_id, seq, status) -%}
+  {%- set table = sagaz_dbt.journal_relation(database, schema, 'sagaz_steps') -%}
+  {%- set b = get_binding_char() -%}
+  {%- set sql -%}
+    update {{ table }} set status = {{ b }} where run_id = {{ b }} and seq = {{ b }}
+  {%- endset -%}
+  {%- do adapter.add_query(sql, bindings=[status, run_id, seq]) -%}
+{%- endmacro %}
+
+
+{% macro journal_exists(database, schema) -%}
+  {%- set found = adapter.get_relation(database=database, schema=schema, identifier='sagaz_runs') -%}
+  {{- return(found is not none) -}}
+{%- endmacro %}
+
+
+{% macro journal_read_runs(database, schema, statuses=none) -%}
+  {%- set runs = sagaz_dbt.journal_relation(database, schema, 'sagaz_runs') -%}
+  {%- set sql -%}
+    select run_id, status, project_name, target_name, command, started_at, updated_at, message
+    from {{ runs }}
+    {%- if statuses %}
+    where status in ({% for s in statuses %}{{ sagaz_dbt.sql_string(s) }}{{ ", " if not loop.last }}{% endfor %})
+    {%- endif %}
+    order by started_at, run_id
+  {%- endset -%}
+  {{- return(run_query(sql)) -}}
+{%- endmacro %}
+
+
+{% macro journal_read_steps(database, schema, run_id) -%}
+  {%- set table = sagaz_dbt.journal_relation(database, schema, 'sagaz_steps') -%}
+  {%- set sql -%}
+    select run_id, seq, unique_id, resource_type, materialized, database_name, schema_name, identifier,
+           pre_type, kept_identifier, copy_identifier, index_ddl, status
+    from {{ table }}
+    where run_id = {{ sagaz_dbt.sql_string(run_id) }}
+    order by seq
+  {%- endset -%}
+  {{- return(run_query(sql)) -}}
+{%- endmacro %}

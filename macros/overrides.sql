@@ -1,0 +1,41 @@
+{#-
+  The two places where sagaz-dbt hooks into dbt's own materializations.
+
+  dbt resolves macros that the *adapter* calls by name (adapter.rename_relation,
+  adapter.drop_relation, the Postgres relation-link query) with package macros ahead of
+  dbt's internal ones, so defining them here overrides dbt for every project that has this
+  package in its packages folder, without any edit to the project's files.  Both
+  overrides are inert unless a sagaz-dbt run has armed them (SAGAZ_DBT_RUN_ID is set), so
+  a plain `dbt build` on the same project behaves exactly as before.
+-#}
+
+{% macro rename_relation(from_relation, to_relation) -%}
+  {#-
+    dbt's table, view and incremental materializations rename the existing relation to
+    `<name>__dbt_backup` inside the transaction that swaps in the new one, and drop that
+    backup after the commit.  While armed we rename the existing relation straight to its
+    sagaz name instead: the pre-run relation is kept with zero copying, and it becomes
+    visible under that name in the same transaction as the swap, so no crash can lose it.
+    dbt's later `drop ... if exists <name>__dbt_backup` then finds nothing to drop.
+  -#}
+  {%- if sagaz_dbt.is_armed() and to_relation.identifier.endswith('__dbt_backup') -%}
+    {%- set to_relation = sagaz_dbt.kept_relation(to_relation) -%}
+    {{- log("sagaz-dbt: keeping " ~ from_relation ~ " as " ~ to_relation) -}}
+  {%- endif -%}
+  {{- return(adapter.dispatch('rename_relation', 'dbt')(from_relation, to_relation)) -}}
+{%- endmacro %}
+
+
+{% macro postgres__get_relations() -%}
+  {#-
+    dbt-postgres links each cached table to the views that read it, so that dropping the
+    table drops the views from its cache (mirroring DROP ... CASCADE).  Our kept backups are
+    never dropped during the run, so those views stay in the database; without links dbt's
+    cache keeps them too, and a view model downstream of a rebuilt table is replaced
+    normally instead of failing with "relation already exists".
+  -#}
+  {%- if sagaz_dbt.is_armed() -%}
+    {{- return([]) -}}
+  {%- endif -%}
+  {{- return(dbt.postgres__get_relations()) -}}
+{%- endmacro %}

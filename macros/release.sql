@@ -1,0 +1,60 @@
+{#-
+  Release after a successful run: the kept backups and copies are no longer needed.  On
+  Postgres, views that read a kept backup (bound to its OID when dbt renamed the table)
+  are first re-pointed at the new relation by the Python side, so dropping the backup
+  does not take them with it, as plain dbt's DROP ... CASCADE does.
+-#}
+
+{% macro release_step(step) -%}
+  {%- set dropped = [] -%}
+  {%- for identifier in [step.kept_identifier, step.copy_identifier] -%}
+    {%- set rel = sagaz_dbt.find_relation(step.database_name, step.schema_name, identifier) -%}
+    {%- if rel is not none -%}
+      {%- do sagaz_dbt.drop_now(rel) -%}
+      {%- do dropped.append(rel.identifier) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {{- return(dropped) -}}
+{%- endmacro %}
+
+
+{% macro dependent_views(database, schema, identifier) -%}
+  {{- return(adapter.dispatch('dependent_views', 'sagaz_dbt')(database, schema, identifier)) -}}
+{%- endmacro %}
+
+{% macro default__dependent_views(database, schema, identifier) -%}
+  {#- Engines that bind views by name (DuckDB) need no re-pointing. -#}
+  {{- return([]) -}}
+{%- endmacro %}
+
+{% macro postgres__dependent_views(database, schema, identifier) -%}
+  {%- set rel = sagaz_dbt.find_relation(database, schema, identifier) -%}
+  {%- if rel is none -%}
+    {{- return([]) -}}
+  {%- endif -%}
+  {%- set sql -%}
+    select distinct dep_ns.nspname as view_schema, dep.relname as view_name, dep.relkind::text as kind,
+           pg_get_viewdef(dep.oid) as definition
+    from pg_depend d
+    join pg_rewrite r on r.oid = d.objid
+    join pg_class dep on dep.oid = r.ev_class
+    join pg_namespace dep_ns on dep_ns.oid = dep.relnamespace
+    where d.classid = 'pg_rewrite'::regclass
+      and d.refobjid = {{ sagaz_dbt.sql_string(rel.render()) }}::regclass
+      and dep.oid <> d.refobjid
+    order by 1, 2
+  {%- endset -%}
+  {%- set out = [] -%}
+  {%- for row in run_query(sql).rows -%}
+    {%- do out.append({'schema': row[0], 'name': row[1], 'kind': row[2], 'definition': row[3]}) -%}
+  {%- endfor -%}
+  {{- return(out) -}}
+{%- endmacro %}
+
+
+{% macro replace_view(database, schema, identifier, select_sql) -%}
+  {%- set view = api.Relation.create(database=database, schema=schema, identifier=identifier, type='view') -%}
+  {%- call statement('sagaz_replace_view', auto_begin=True) -%}
+    create or replace view {{ view }} as {{ select_sql }}
+  {%- endcall -%}
+{%- endmacro %}

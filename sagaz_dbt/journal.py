@@ -1,0 +1,150 @@
+"""Durable run and step records in the warehouse (`<database>.sagaz.sagaz_runs/_steps`).
+
+Every write happens inside the caller's transaction, next to the change it describes, so
+the journal and the warehouse can never disagree after a crash.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+from sagaz_dbt.errors import JournalError
+from sagaz_dbt.warehouse import Warehouse, table_rows
+
+DEFAULT_SCHEMA = "sagaz"
+
+
+class RunStatus(str, Enum):
+    ARMING = "arming"  # snapshots being taken; dbt has not started
+    BUILDING = "building"  # dbt may be changing relations
+    COMMITTING = "committing"  # the build succeeded; backups being released
+    COMMITTED = "committed"
+    COMPENSATING = "compensating"  # the build failed; relations being restored
+    ROLLED_BACK = "rolled_back"
+
+    @property
+    def finished(self) -> bool:
+        return self in (RunStatus.COMMITTED, RunStatus.ROLLED_BACK)
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    status: str
+    project_name: str = ""
+    target_name: str = ""
+    command: str = ""
+    message: str | None = None
+    started_at: Any = None
+    updated_at: Any = None
+
+
+@dataclass
+class StepRecord:
+    """One relation the run may change, and where its pre-run state is kept."""
+
+    seq: int
+    unique_id: str
+    resource_type: str
+    materialized: str
+    database: str
+    schema: str
+    identifier: str
+    pre_type: str | None = None  # None: the relation did not exist before the run
+    kept_identifier: str | None = None  # dbt's backup, renamed to a sagaz name
+    copy_identifier: str | None = None  # a copy, for relations changed in place
+    index_ddl: list[str] = field(default_factory=list)
+    status: str = "armed"
+
+    def as_bindings(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["index_ddl"] = json.dumps(self.index_ddl)
+        return data
+
+    def as_macro_arg(self) -> dict[str, Any]:
+        """The shape the restore/release macros read (journal column names)."""
+        return {
+            "seq": self.seq,
+            "database_name": self.database,
+            "schema_name": self.schema,
+            "identifier": self.identifier,
+            "pre_type": self.pre_type,
+            "kept_identifier": self.kept_identifier,
+            "copy_identifier": self.copy_identifier,
+            "index_ddl": json.dumps(self.index_ddl),
+        }
+
+    @property
+    def relation_label(self) -> str:
+        return f"{self.schema}.{self.identifier}"
+
+
+class Journal:
+    def __init__(self, warehouse: Warehouse, schema: str = DEFAULT_SCHEMA) -> None:
+        self.warehouse = warehouse
+        self.schema = schema
+
+    @property
+    def database(self) -> str:
+        return self.warehouse.database
+
+    def _call(self, macro: str, **kwargs: Any) -> Any:
+        return self.warehouse.call(macro, database=self.database, schema=self.schema, **kwargs)
+
+    def ensure(self) -> None:
+        self._call("journal_ensure")
+
+    def exists(self) -> bool:
+        return bool(self._call("journal_exists"))
+
+    def start_run(self, run: RunRecord) -> None:
+        self._call("journal_insert_run", run=asdict(run))
+
+    def add_steps(self, run_id: str, steps: list[StepRecord]) -> None:
+        if steps:
+            self._call("journal_insert_steps", run_id=run_id, steps=[s.as_bindings() for s in steps])
+
+    def set_run_status(self, run_id: str, status: RunStatus, message: str | None = None) -> None:
+        self._call("journal_set_run_status", run_id=run_id, status=status.value, message=message)
+
+    def set_step_status(self, run_id: str, seq: int, status: str) -> None:
+        self._call("journal_set_step_status", run_id=run_id, seq=seq, status=status)
+
+    def runs(self, statuses: list[RunStatus] | None = None) -> list[RunRecord]:
+        """Runs in the journal (none if it was never created); call inside a transaction."""
+        if not self.exists():
+            return []
+        table = self._call("journal_read_runs", statuses=[s.value for s in statuses] if statuses else None)
+        return [RunRecord(**row) for row in table_rows(table)]
+
+    def unfinished_runs(self) -> list[RunRecord]:
+        return self.runs([RunStatus.ARMING, RunStatus.BUILDING, RunStatus.COMMITTING, RunStatus.COMPENSATING])
+
+    def steps(self, run_id: str) -> list[StepRecord]:
+        table = self._call("journal_read_steps", run_id=run_id)
+        out: list[StepRecord] = []
+        for row in table_rows(table):
+            try:
+                index_ddl = json.loads(row["index_ddl"]) if row["index_ddl"] else []
+                out.append(
+                    StepRecord(
+                        seq=int(row["seq"]),
+                        unique_id=row["unique_id"],
+                        resource_type=row["resource_type"] or "",
+                        materialized=row["materialized"] or "",
+                        database=row["database_name"],
+                        schema=row["schema_name"],
+                        identifier=row["identifier"],
+                        pre_type=row["pre_type"],
+                        kept_identifier=row["kept_identifier"],
+                        copy_identifier=row["copy_identifier"],
+                        index_ddl=list(index_ddl),
+                        status=row["status"],
+                    )
+                )
+            except (KeyError, TypeError, ValueError) as exc:
+                raise JournalError(f"journal step of run {run_id} is unreadable: {row!r} ({exc})") from exc
+        return out

@@ -1,0 +1,105 @@
+"""From the manifest and the selection to ordered saga steps.
+
+A step is a node whose relation `dbt build` may change (model, seed, snapshot; not
+ephemeral models or tests).  Steps are in topological order: compensation walks them in
+reverse, so a view is restored before the table it reads.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from sagaz_dbt import strategies
+from sagaz_dbt.runner import STEP_RESOURCE_TYPES
+from sagaz_dbt.strategies import Strategy
+
+
+@dataclass(frozen=True)
+class PlannedStep:
+    seq: int
+    unique_id: str
+    resource_type: str
+    materialized: str
+    database: str
+    schema: str
+    identifier: str
+    strategy: Strategy
+    needs_copy: bool
+
+
+def make_plan(manifest: Any, selected: Iterable[str], full_refresh: bool) -> list[PlannedStep]:
+    chosen = {uid for uid in selected if _is_step(manifest, uid)}
+    ordered = _topological(manifest, chosen)
+    steps: list[PlannedStep] = []
+    for seq, uid in enumerate(ordered):
+        node = manifest.nodes[uid]
+        strategy = strategies.for_node(node)
+        steps.append(
+            PlannedStep(
+                seq=seq,
+                unique_id=uid,
+                resource_type=str(node.resource_type),
+                materialized=str(node.config.materialized),
+                database=node.database,
+                schema=node.schema,
+                identifier=node.alias or node.name,
+                strategy=strategy,
+                needs_copy=strategy.needs_copy(node, full_refresh),
+            )
+        )
+    return steps
+
+
+def _is_step(manifest: Any, uid: str) -> bool:
+    node = manifest.nodes.get(uid)
+    if node is None or str(node.resource_type) not in STEP_RESOURCE_TYPES:
+        return False
+    return str(node.config.materialized) != "ephemeral" and bool(node.config.enabled)
+
+
+def _topological(manifest: Any, chosen: set[str]) -> list[str]:
+    """Kahn's algorithm over the chosen nodes, following dependencies through nodes that are
+    not chosen (an ephemeral model between two tables still orders them); ties break by id
+    so the order is stable run to run."""
+    parents: dict[str, set[str]] = {uid: _chosen_ancestors(manifest, uid, chosen) for uid in chosen}
+    children: dict[str, set[str]] = {uid: set() for uid in chosen}
+    for uid, ps in parents.items():
+        for p in ps:
+            children[p].add(uid)
+    indegree = {uid: len(ps) for uid, ps in parents.items()}
+    ready = [uid for uid, d in indegree.items() if d == 0]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        uid = heapq.heappop(ready)
+        order.append(uid)
+        for child in children[uid]:
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                heapq.heappush(ready, child)
+    if len(order) != len(chosen):  # a cycle: dbt would have refused to parse
+        order.extend(sorted(chosen - set(order)))
+    return order
+
+
+def _chosen_ancestors(manifest: Any, uid: str, chosen: set[str]) -> set[str]:
+    found: set[str] = set()
+    stack = list(manifest.parent_map.get(uid, []) if manifest.parent_map else _depends_on(manifest, uid))
+    seen: set[str] = set()
+    while stack:
+        parent = stack.pop()
+        if parent in seen:
+            continue
+        seen.add(parent)
+        if parent in chosen:
+            found.add(parent)
+            continue
+        stack.extend(manifest.parent_map.get(parent, []) if manifest.parent_map else _depends_on(manifest, parent))
+    return found
+
+
+def _depends_on(manifest: Any, uid: str) -> list[str]:
+    node = manifest.nodes.get(uid)
+    return list(getattr(getattr(node, "depends_on", None), "nodes", []) or []) if node is not None else []

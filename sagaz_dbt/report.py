@@ -1,0 +1,109 @@
+"""What a run tells its user: a saga summary after dbt's own output, and a JSON report
+under `target/sagaz/run_<id>.json` for machines."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from sagaz_dbt.saga import SagaOutcome
+
+REPORT_VERSION = 1
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    command: list[str]
+    status: str  # committed | rolled_back | torn | not_started | nothing_to_do
+    exit_code: int
+    started_at: str
+    finished_at: str = ""
+    dbt_success: bool | None = None
+    dbt_error: str | None = None
+    failed_nodes: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    recovered_runs: list[str] = field(default_factory=list)
+    message: str = ""
+
+    def add_saga(self, saga: SagaOutcome, node_status: dict[str, str]) -> None:
+        for outcome in saga.steps:
+            step = outcome.step
+            self.steps.append(
+                {
+                    "unique_id": step.unique_id,
+                    "resource_type": step.resource_type,
+                    "materialized": step.materialized,
+                    "relation": {"database": step.database, "schema": step.schema, "identifier": step.identifier},
+                    "existed_before": step.pre_type is not None,
+                    "type_before": step.pre_type,
+                    "snapshot": "kept" if step.kept_identifier and not step.copy_identifier else (
+                        "copy" if step.copy_identifier else "none"),
+                    "node_status": node_status.get(step.unique_id, "not run"),
+                    "action": outcome.action,
+                }
+            )
+        self.warnings.extend(saga.warnings)
+
+    def write(self, target_dir: Path) -> Path:
+        self.finished_at = _now()
+        folder = target_dir / "sagaz"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"run_{self.run_id}.json"
+        payload = {"report_version": REPORT_VERSION, **self.__dict__}
+        path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+        return path
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def new_report(run_id: str, command: list[str]) -> RunReport:
+    return RunReport(run_id=run_id, command=command, status="not_started", exit_code=2, started_at=_now())
+
+
+def console() -> Console:
+    """stdout like dbt; colour only on a terminal and never with NO_COLOR."""
+    no_color = bool(os.environ.get("NO_COLOR")) or os.environ.get("DBT_USE_COLORS", "").lower() in ("0", "false")
+    return Console(no_color=no_color, highlight=False, soft_wrap=True)
+
+
+def print_summary(report: RunReport, out: Console) -> None:
+    out.print()
+    if report.status == "committed":
+        kept = sum(1 for s in report.steps if s["action"] == "released")
+        out.print(
+            f"[green]sagaz-dbt: run {report.run_id} committed[/green]: "
+            f"{len(report.steps)} relation(s) protected, {kept} backup(s) released."
+        )
+    elif report.status == "rolled_back":
+        out.print(
+            f"[red]sagaz-dbt: run {report.run_id} rolled back[/red]: the warehouse is exactly as it was "
+            "before the run."
+        )
+        table = Table(title=None, show_lines=False, header_style="bold")
+        for col in ("relation", "node", "dbt status", "snapshot", "restored by"):
+            table.add_column(col)
+        for step in report.steps:
+            rel = step["relation"]
+            table.add_row(
+                f"{rel['schema']}.{rel['identifier']}",
+                step["unique_id"],
+                step["node_status"],
+                step["snapshot"],
+                step["action"],
+            )
+        out.print(table)
+    elif report.status == "torn":
+        out.print(f"[bold red]sagaz-dbt: run {report.run_id} is NOT restored.[/bold red] {report.message}")
+    for warning in report.warnings:
+        out.print(f"[yellow]sagaz-dbt warning:[/yellow] {warning}")

@@ -1,0 +1,180 @@
+"""dbt driven in-process through `dbtRunner`: parse once, select, build once.
+
+dbtRunner is not safe to run concurrently in one process (global flags, adapter factory
+and event manager), so a `DbtSession` runs one invocation at a time and reuses the parsed
+manifest for every later invocation (no second parse).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from sagaz_dbt.args import DbtArgs
+from sagaz_dbt.errors import ProjectError, UsageError
+
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+#: dbt node types whose relation a build can change.
+STEP_RESOURCE_TYPES = ("model", "seed", "snapshot")
+
+
+@dataclass
+class NodeOutcome:
+    unique_id: str
+    resource_type: str = ""
+    status: str = ""
+    message: str = ""
+    failures: int | None = None
+
+
+@dataclass
+class BuildTracker:
+    """Collects what dbt reports per node while it builds (callbacks run in dbt's threads)."""
+
+    started: set[str] = field(default_factory=set)
+    outcomes: dict[str, NodeOutcome] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __call__(self, event: Any) -> None:
+        name = event.info.name
+        if name not in ("NodeStart", "NodeFinished"):
+            return
+        node_info = getattr(event.data, "node_info", None)
+        unique_id = getattr(node_info, "unique_id", "") if node_info is not None else ""
+        if not unique_id:
+            return
+        with self._lock:
+            if name == "NodeStart":
+                self.started.add(unique_id)
+            else:
+                outcome = self.outcomes.setdefault(unique_id, NodeOutcome(unique_id))
+                outcome.status = getattr(node_info, "node_status", "") or outcome.status
+                outcome.resource_type = getattr(node_info, "resource_type", "") or outcome.resource_type
+
+
+@dataclass
+class BuildOutcome:
+    """What the single `dbt build` invocation returned."""
+
+    success: bool
+    exception: BaseException | None
+    results: list[Any]
+    tracker: BuildTracker
+
+    @property
+    def touched(self) -> set[str]:
+        """Nodes dbt actually executed (it also "starts" the nodes it then skips)."""
+        outcomes = self.tracker.outcomes
+        return {
+            uid
+            for uid in self.tracker.started
+            if uid not in outcomes or outcomes[uid].status not in ("skipped", "")
+        }
+
+    @property
+    def exit_code(self) -> int:
+        """dbt's own exit code for this outcome (0 ok, 1 failures, 2 runtime error)."""
+        if self.exception is not None:
+            return 2
+        return 0 if self.success else 1
+
+    @property
+    def failed_nodes(self) -> list[NodeOutcome]:
+        out: list[NodeOutcome] = []
+        for res in self.results:
+            status = str(getattr(res, "status", ""))
+            if status in ("error", "fail", "runtime error"):
+                node = res.node
+                out.append(
+                    NodeOutcome(
+                        unique_id=node.unique_id,
+                        resource_type=str(node.resource_type),
+                        status=status,
+                        message=str(getattr(res, "message", "") or ""),
+                        failures=getattr(res, "failures", None),
+                    )
+                )
+        return out
+
+
+class DbtSession:
+    """One project, one target: parse, select and build through dbtRunner."""
+
+    def __init__(self, args: DbtArgs) -> None:
+        self.args = args
+        self.manifest: Any = None
+
+    def parse(self) -> Any:
+        from dbt.cli.main import dbtRunner
+
+        tokens = ["parse", *self.args.tokens_for("parse"), "--quiet"]
+        res = dbtRunner().invoke(tokens)
+        if not res.success or res.result is None:
+            raise ProjectError(_explain(res.exception) or "dbt could not parse the project")
+        self.manifest = res.result
+        return self.manifest
+
+    def select(self) -> list[str]:
+        """The unique ids `dbt build` with the user's selection would run."""
+        from dbt.cli.main import dbtRunner
+
+        tokens = [
+            "ls",
+            *self.args.tokens_for("list"),
+            "--output",
+            "json",
+            "--output-keys",
+            "unique_id",
+            "--log-level",
+            "none",
+        ]
+        res = dbtRunner(manifest=self.manifest).invoke(tokens)
+        if not res.success:
+            raise UsageError(_explain(res.exception) or "dbt could not resolve the selection")
+        ids: list[str] = []
+        for line in res.result or []:
+            ids.append(json.loads(line)["unique_id"])
+        return ids
+
+    def build(self, callbacks: Iterable[Callable[[Any], None]] = ()) -> BuildOutcome:
+        from dbt.cli.main import dbtRunner
+
+        tracker = BuildTracker()
+        runner = dbtRunner(manifest=self.manifest, callbacks=[tracker, *callbacks])
+        res = runner.invoke([self.args.command, *self.args.tokens])
+        results = list(getattr(res.result, "results", None) or [])
+        return BuildOutcome(success=bool(res.success), exception=res.exception, results=results, tracker=tracker)
+
+
+def release_connections() -> None:
+    """Close every connection dbt left open in this process.
+
+    dbt-duckdb keeps the database open between invocations (a process-wide environment),
+    which holds DuckDB's file lock; a library caller (or the next process) needs it back.
+    """
+    from dbt.adapters.factory import FACTORY
+
+    FACTORY.reset_adapters()
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # dbt-duckdb not installed
+        return
+    with DuckDBConnectionManager._LOCK:
+        env = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+    if env is not None:
+        try:
+            env.close()
+        except Exception:  # closing is best effort: the handle may already be gone
+            pass
+
+
+def _explain(exc: BaseException | None) -> str:
+    if exc is None:
+        return ""
+    text = str(exc).strip()
+    return text or type(exc).__name__

@@ -1,0 +1,43 @@
+"""Reading and rewriting SQL text with sqlglot (never regular expressions over SQL)."""
+
+from __future__ import annotations
+
+import sqlglot
+from sqlglot import exp
+
+
+def qualify_index_ddl(ddl: str, database: str, schema: str, dialect: str) -> str:
+    """`CREATE INDEX i ON t(c)` as the catalog reports it, with `t` fully qualified, so it
+    recreates the index on the right table whatever the session's search path."""
+    tree = sqlglot.parse_one(ddl, dialect=dialect)
+    for table in tree.find_all(exp.Table):
+        if not table.args.get("db"):
+            table.set("db", exp.to_identifier(schema, quoted=True))
+        if not table.args.get("catalog"):
+            table.set("catalog", exp.to_identifier(database, quoted=True))
+        table.set("this", exp.to_identifier(table.name, quoted=True))
+    return tree.sql(dialect=dialect)
+
+
+def repoint_view(definition: str, schema: str, old_name: str, new_name: str, dialect: str) -> str:
+    """A view's SELECT with every reference to `schema.old_name` pointed at `schema.new_name`.
+
+    Postgres prints a view's definition with the names of the relations its OIDs point to;
+    after dbt renamed a table to our backup name, that name is the backup's.  Column
+    qualifiers that use the bare table name are rewritten with it.
+    """
+    tree = sqlglot.parse_one(definition, dialect=dialect)
+    renamed_unaliased = False
+    for table in tree.find_all(exp.Table):
+        if table.name != old_name:
+            continue
+        if table.db and table.db != schema:
+            continue
+        table.set("this", exp.to_identifier(new_name, quoted=True))
+        if not table.alias:
+            renamed_unaliased = True
+    if renamed_unaliased:
+        for column in tree.find_all(exp.Column):
+            if column.table == old_name:
+                column.set("table", exp.to_identifier(new_name, quoted=True))
+    return tree.sql(dialect=dialect)

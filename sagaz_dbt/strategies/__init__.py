@@ -1,0 +1,37 @@
+"""One snapshot strategy per kind of node; `for_node` picks it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagaz_dbt.strategies.base import Strategy
+from sagaz_dbt.strategies.incremental import INCREMENTAL
+from sagaz_dbt.strategies.seed import SEED
+from sagaz_dbt.strategies.snapshot import SNAPSHOT
+from sagaz_dbt.strategies.table import TABLE
+from sagaz_dbt.strategies.view import VIEW
+
+
+class _CopyAnything(Strategy):
+    """Materializations sagaz-dbt does not know (custom, materialized views, external):
+    copy an existing table to be safe; a view is still kept by the rename override."""
+
+    def needs_copy(self, node: Any, full_refresh: bool) -> bool:
+        return True
+
+
+UNKNOWN = _CopyAnything(name="copy", cost="copy (materialization unknown to sagaz-dbt)")
+
+_BY_MATERIALIZATION = {"table": TABLE, "view": VIEW, "incremental": INCREMENTAL}
+
+
+def for_node(node: Any) -> Strategy:
+    resource_type = str(node.resource_type)
+    if resource_type == "seed":
+        return SEED
+    if resource_type == "snapshot":
+        return SNAPSHOT
+    return _BY_MATERIALIZATION.get(str(node.config.materialized), UNKNOWN)
+
+
+__all__ = ["Strategy", "for_node"]

@@ -1,0 +1,22 @@
+"""Table models: zero copy.
+
+dbt builds `<name>__dbt_tmp`, renames the existing table away and the new one into place in
+one transaction.  sagaz-dbt's rename override sends the existing table to its sagaz name
+instead of `__dbt_backup`, so the snapshot is the old table itself (O(1) in its size), and
+compensation renames it back.  The one exception: dbt-duckdb rebuilds a table with foreign
+keys in place, which needs a copy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagaz_dbt.strategies.base import Strategy, has_foreign_key_contract
+
+
+class TableStrategy(Strategy):
+    def needs_copy(self, node: Any, full_refresh: bool) -> bool:
+        return has_foreign_key_contract(node)
+
+
+TABLE = TableStrategy(name="swap", cost="zero-copy: dbt's backup is kept under a sagaz name")

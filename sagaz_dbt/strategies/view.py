@@ -1,0 +1,20 @@
+"""View models: zero copy.
+
+dbt replaces a view with the same backup dance as a table, so the old view is kept under a
+sagaz name with its exact definition (and, on Postgres, its OID, grants and dependants) and
+renamed back on compensation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sagaz_dbt.strategies.base import Strategy
+
+
+class ViewStrategy(Strategy):
+    def needs_copy(self, node: Any, full_refresh: bool) -> bool:
+        return False
+
+
+VIEW = ViewStrategy(name="swap", cost="zero-copy: the old view is kept under a sagaz name")
