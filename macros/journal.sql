@@ -19,6 +19,7 @@
       status varchar(32) not null,
       project_name varchar(256),
       target_name varchar(256),
+      target_schema varchar(256),
       command text,
       started_at timestamp,
       updated_at timestamp,
@@ -49,10 +50,10 @@
   {%- set runs = sagaz_dbt.journal_relation(database, schema, 'sagaz_runs') -%}
   {%- set b = get_binding_char() -%}
   {%- set sql -%}
-    insert into {{ runs }} (run_id, status, project_name, target_name, command, started_at, updated_at, message)
-    values ({{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, current_timestamp, current_timestamp, {{ b }})
+    insert into {{ runs }} (run_id, status, project_name, target_name, target_schema, command, started_at, updated_at, message)
+    values ({{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, current_timestamp, current_timestamp, {{ b }})
   {%- endset -%}
-  {%- do adapter.add_query(sql, bindings=[run.run_id, run.status, run.project_name, run.target_name, run.command, run.message]) -%}
+  {%- do adapter.add_query(sql, bindings=[run.run_id, run.status, run.project_name, run.target_name, run.target_schema, run.command, run.message]) -%}
 {%- endmacro %}
 
 
@@ -102,7 +103,7 @@
 {% macro journal_read_runs(database, schema, statuses=none) -%}
   {%- set runs = sagaz_dbt.journal_relation(database, schema, 'sagaz_runs') -%}
   {%- set sql -%}
-    select run_id, status, project_name, target_name, command, started_at, updated_at, message
+    select run_id, status, project_name, target_name, target_schema, command, started_at, updated_at, message
     from {{ runs }}
     {%- if statuses %}
     where status in ({% for s in statuses %}{{ sagaz_dbt.sql_string(s) }}{{ ", " if not loop.last }}{% endfor %})

@@ -82,6 +82,7 @@ def build(
             status=RunStatus.ARMING.value,
             project_name=str(warehouse.config.project_name),
             target_name=str(warehouse.config.target_name),
+            target_schema=str(warehouse.config.credentials.schema),
             command=" ".join([command, *args]),
         )
         records = saga.arm(run, plan)
@@ -130,11 +131,12 @@ def recover_unfinished(warehouse: Warehouse, journal: Journal, out: Console) -> 
     """Finish every interrupted run of this project and target before starting a new one."""
     project = str(warehouse.config.project_name)
     target = str(warehouse.config.target_name)
+    schema = str(warehouse.config.credentials.schema)
     with warehouse.transaction("sagaz_journal_read"):
         unfinished = journal.unfinished_runs()
     outcomes: list[SagaOutcome] = []
     for run in unfinished:
-        if run.project_name != project or run.target_name != target:
+        if (run.project_name, run.target_name, run.target_schema) != (project, target, schema):
             continue
         out.print(f"sagaz-dbt: run {run.run_id} was interrupted while {run.status}; finishing it first.")
         outcome = Saga(warehouse, journal, run.run_id).recover(RunStatus(run.status))

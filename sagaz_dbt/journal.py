@@ -36,6 +36,7 @@ class RunRecord:
     status: str
     project_name: str = ""
     target_name: str = ""
+    target_schema: str = ""
     command: str = ""
     message: str | None = None
     started_at: Any = None

@@ -72,7 +72,7 @@ class BuildOutcome:
         return {
             uid
             for uid in self.tracker.started
-            if uid not in outcomes or outcomes[uid].status not in ("skipped", "")
+            if uid not in outcomes or outcomes[uid].status != "skipped"
         }
 
     @property
