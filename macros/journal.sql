@@ -43,6 +43,10 @@
       status varchar(32) not null
     )
   {%- endcall -%}
+  {#- Journals written by earlier versions gain the columns added since. -#}
+  {%- call statement('sagaz_journal_migrate', auto_begin=True) -%}
+    alter table {{ runs }} add column if not exists target_schema varchar(256)
+  {%- endcall -%}
 {%- endmacro %}
 
 

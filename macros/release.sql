@@ -18,18 +18,20 @@
 {%- endmacro %}
 
 
-{% macro dependent_views(database, schema, identifier) -%}
-  {{- return(adapter.dispatch('dependent_views', 'sagaz_dbt')(database, schema, identifier)) -}}
+{% macro dependent_views(database, schema, identifier, unless_missing=none) -%}
+  {#- Views that read `identifier`; none when `unless_missing` names a relation that does not
+      exist (there is nothing to re-point them to). -#}
+  {{- return(adapter.dispatch('dependent_views', 'sagaz_dbt')(database, schema, identifier, unless_missing)) -}}
 {%- endmacro %}
 
-{% macro default__dependent_views(database, schema, identifier) -%}
+{% macro default__dependent_views(database, schema, identifier, unless_missing=none) -%}
   {#- Engines that bind views by name (DuckDB) need no re-pointing. -#}
   {{- return([]) -}}
 {%- endmacro %}
 
-{% macro postgres__dependent_views(database, schema, identifier) -%}
+{% macro postgres__dependent_views(database, schema, identifier, unless_missing=none) -%}
   {%- set rel = sagaz_dbt.find_relation(database, schema, identifier) -%}
-  {%- if rel is none -%}
+  {%- if rel is none or (unless_missing and sagaz_dbt.find_relation(database, schema, unless_missing) is none) -%}
     {{- return([]) -}}
   {%- endif -%}
   {%- set sql -%}

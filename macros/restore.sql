@@ -33,6 +33,9 @@
     {{- return(sagaz_dbt.swap_back(current, kept, step)) -}}
   {%- elif copy is not none -%}
     {{- return(sagaz_dbt.restore_from_copy(current, copy, step)) -}}
+  {%- elif current is none -%}
+    {#- It existed before the run, and neither it nor a backup exists: never guess. -#}
+    {{- return('missing') -}}
   {%- endif -%}
   {{- return('untouched') -}}
 {%- endmacro %}

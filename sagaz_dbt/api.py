@@ -1,23 +1,29 @@
 """The library entry points: what the CLI and orchestrators (Airflow, Dagster) call.
 
-`build(args)` takes exactly the arguments of `dbt build` and returns a `BuildResult`
-instead of printing a verdict and exiting; the CLI is a thin layer over it.
+`build(args)` takes exactly the arguments of `dbt build` (plus sagaz-dbt's few own flags)
+and returns a `BuildResult` instead of printing a verdict and exiting; `recover`, `runs`,
+`rollback` and `gc` take the same project/profile/target flags.  The CLI is a thin layer.
 """
 
 from __future__ import annotations
 
 import os
+import traceback
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from rich.console import Console
 
 from sagaz_dbt import package, report
 from sagaz_dbt.args import DbtArgs
-from sagaz_dbt.errors import ProjectError, SagazError, TornWarehouseError
-from sagaz_dbt.journal import DEFAULT_SCHEMA, Journal, RunRecord, RunStatus
+from sagaz_dbt.errors import JournalError, ProjectError, SagazError, TornWarehouseError, UsageError
+from sagaz_dbt.interrupts import interrupts_deferred, sigterm_as_interrupt
+from sagaz_dbt.journal import Journal, RunRecord, RunStatus, StepRecord
+from sagaz_dbt.lock import PROCESS_LOCK, target_lock
+from sagaz_dbt.options import SagazOptions, split_args
 from sagaz_dbt.plan import make_plan
 from sagaz_dbt.runner import BuildOutcome, DbtSession, release_connections
 from sagaz_dbt.saga import Saga, SagaOutcome
@@ -44,105 +50,299 @@ class BuildResult:
         return self.exit_code == 0
 
 
-def build(
-    args: Sequence[str],
-    *,
-    command: str = "build",
-    journal_schema: str = DEFAULT_SCHEMA,
-    console: Console | None = None,
-) -> BuildResult:
+@dataclass
+class Target:
+    """A parsed project bound to its warehouse and journal."""
+
+    args: DbtArgs
+    options: SagazOptions
+    session: DbtSession
+    warehouse: Warehouse
+    journal: Journal
+    target_dir: Path  # dbt's target/ folder (respects --target-path)
+    identity: tuple[str, str, str]  # project, target name, target schema: whose runs are whose
+
+    def own_runs(self, statuses: list[RunStatus] | None = None) -> list[RunRecord]:
+        with self.warehouse.transaction("sagaz_journal_read"):
+            runs = self.journal.runs(statuses)
+        return [r for r in runs if (r.project_name, r.target_name, r.target_schema) == self.identity]
+
+    def steps(self, run_id: str) -> list[StepRecord]:
+        with self.warehouse.transaction("sagaz_journal_read"):
+            return self.journal.steps(run_id)
+
+    @contextmanager
+    def locked(self, out: Console) -> Iterator[None]:
+        with target_lock(
+            self.warehouse,
+            wait=self.options.wait,
+            timeout=self.options.wait_timeout,
+            describe_holder=self._describe_holder,
+            on_wait=lambda msg: out.print(f"sagaz-dbt: {msg}"),
+        ):
+            yield
+
+    def _describe_holder(self) -> str:
+        try:
+            running = self.own_runs([RunStatus.ARMING, RunStatus.BUILDING, RunStatus.COMMITTING, RunStatus.COMPENSATING])
+        except Exception:
+            return "a run whose journal entry could not be read"
+        if not running:
+            return "a run that has not written its journal entry yet"
+        last = running[-1]
+        return f"run {last.run_id}, {last.status} since {last.started_at}: {last.command}"
+
+
+def open_target(command: str, tokens: Sequence[str], options: SagazOptions) -> Target:
+    """Validate the arguments, install the macro package and parse the project once."""
+    dbt_args = DbtArgs.parse(command, tokens)
+    project_dir = dbt_args.project_dir
+    if not (project_dir / "dbt_project.yml").is_file():
+        raise ProjectError(f"no dbt_project.yml in {project_dir}: pass --project-dir or run from the project folder")
+    package.install(project_dir)
+    session = DbtSession(dbt_args)
+    manifest = session.parse()
+    warehouse = Warehouse(manifest)
+    config = warehouse.config
+    return Target(
+        args=dbt_args,
+        options=options,
+        session=session,
+        warehouse=warehouse,
+        journal=Journal(warehouse, options.journal_schema),
+        target_dir=Path(config.project_root) / config.target_path,
+        identity=(str(config.project_name), str(config.target_name), str(config.credentials.schema)),
+    )
+
+
+def build(args: Sequence[str], *, command: str = "build", console: Console | None = None) -> BuildResult:
     """Run `dbt <command> ARGS` as a saga: on any error-severity failure, restore every
     relation the run touched; on success, leave exactly what dbt leaves."""
     out = console or report.console()
     run_id = uuid.uuid4().hex
     rpt = report.new_report(run_id, [command, *args])
     result = BuildResult(run_id=run_id, exit_code=2, status="not_started", report=rpt)
+    phase = "setup"
+    target: Target | None = None
+    with PROCESS_LOCK, _armed(run_id), sigterm_as_interrupt():
+        try:
+            split = split_args(args)
+            target = open_target(command, split.dbt_args, split.options)
+            selected = target.session.select()
+            with target.locked(out):
+                result.recovered = recover_unfinished(target, out)
+                rpt.recovered_runs = [r.run_id for r in result.recovered]
+                saga = Saga(target.warehouse, target.journal, run_id)
+                plan = make_plan(target.session.manifest, selected, target.args.full_refresh)
+                phase = "arming"
+                records = saga.arm(_run_record(target, run_id, command, args), plan)
+                phase = "building"
+                dbt = target.session.build()
+                result.dbt = dbt
+                rpt.dbt_success = dbt.success
+                rpt.dbt_error = str(dbt.exception) if dbt.exception is not None else None
+                rpt.failed_nodes = [f.__dict__ for f in dbt.failed_nodes]
+                if dbt.exit_code == 0:
+                    phase = "releasing"
+                    with interrupts_deferred(out.print):
+                        result.saga = saga.release(records, keep_backups=split.options.keep_backups)
+                        _drop_old_backups(target, keep=split.options.keep_backups, out=out)
+                    result.status = "committed"
+                else:
+                    phase = "compensating"
+                    with interrupts_deferred(out.print):
+                        result.saga = saga.compensate(
+                            records, touched=dbt.touched, message=_failure_message(dbt), progress=_progress(out)
+                        )
+                    result.status = "rolled_back"
+                rpt.add_saga(result.saga, {uid: o.status for uid, o in dbt.tracker.outcomes.items()})
+                result.exit_code = dbt.exit_code
+        except TornWarehouseError as exc:
+            result.error, result.status, result.exit_code = exc, "torn", exc.exit_code
+        except SagazError as exc:
+            result.error, result.exit_code = exc, exc.exit_code
+            if phase in ("releasing",):
+                result.status = "committed"
+        except Exception as exc:  # a bug or an engine error sagaz-dbt did not anticipate
+            result.error = _unexpected(exc, phase, run_id)
+            result.exit_code = 2
+            result.status = "torn" if phase in ("building", "compensating") else result.status
+        except KeyboardInterrupt:
+            result.error = _interrupted(phase, run_id)
+            result.exit_code = 2
+            result.status = "torn" if phase in ("building", "compensating") else result.status
+        finally:
+            release_connections()
+    rpt.status, rpt.exit_code = result.status, result.exit_code
+    rpt.message = str(result.error) if result.error is not None else ""
+    if target is not None:
+        result.report_path = rpt.write(target.target_dir)
+    report.print_summary(rpt, out)
+    if result.error is not None and result.status not in ("torn", "committed"):
+        out.print(f"[red]sagaz-dbt: {result.error}[/red]")
+        if phase in ("setup", "arming"):
+            out.print("No relation was changed.")
+    elif result.error is not None and result.status == "committed":
+        out.print(f"[yellow]sagaz-dbt: {result.error}[/yellow]")
+    return result
+
+
+def recover(args: Sequence[str], *, console: Console | None = None) -> list[SagaOutcome]:
+    """Finish every interrupted run of this project and target."""
+    out = console or report.console()
+    split = split_args(args)
+    with PROCESS_LOCK, _armed(None):
+        try:
+            target = open_target("build", split.dbt_args, split.options)
+            with target.locked(out):
+                outcomes = recover_unfinished(target, out)
+        finally:
+            release_connections()
+    if not outcomes:
+        out.print("sagaz-dbt: nothing to recover: every run on this target is committed or rolled back.")
+    return outcomes
+
+
+def recover_unfinished(target: Target, out: Console) -> list[SagaOutcome]:
+    """Compensate (or finish committing) runs of this target that a crash interrupted.
+    Called with the target lock held, so none of them can still be running."""
+    outcomes: list[SagaOutcome] = []
+    for run in target.own_runs([RunStatus.ARMING, RunStatus.BUILDING, RunStatus.COMMITTING, RunStatus.COMPENSATING]):
+        try:
+            status = RunStatus(run.status)
+        except ValueError as exc:
+            raise JournalError(f"run {run.run_id} has an unknown status {run.status!r} in the journal") from exc
+        out.print(f"sagaz-dbt: run {run.run_id} was interrupted while {status.value}; finishing it first.")
+        with interrupts_deferred(out.print):
+            outcome = Saga(target.warehouse, target.journal, run.run_id).recover(status, progress=_progress(out))
+        word = "committed (its backups released)" if outcome.status is RunStatus.COMMITTED else "rolled back"
+        out.print(f"sagaz-dbt: run {run.run_id} is now {word}.")
+        outcomes.append(outcome)
+    return outcomes
+
+
+@dataclass
+class RunSummary:
+    run: RunRecord
+    steps: int
+    compensated: int
+    retained: int
+
+
+def runs(args: Sequence[str]) -> list[RunSummary]:
+    """The run history of this target, oldest first."""
+    split = split_args(args)
+    with PROCESS_LOCK, _armed(None):
+        try:
+            target = open_target("build", split.dbt_args, split.options)
+            out: list[RunSummary] = []
+            for run in target.own_runs():
+                steps = target.steps(run.run_id)
+                out.append(
+                    RunSummary(
+                        run=run,
+                        steps=len(steps),
+                        compensated=sum(1 for s in steps if s.status == "compensated"),
+                        retained=sum(1 for s in steps if s.status == "retained"),
+                    )
+                )
+            return out
+        finally:
+            release_connections()
+
+
+def rollback(run_id: str, args: Sequence[str], *, console: Console | None = None) -> SagaOutcome:
+    """Undo the most recent committed run while its backups are retained (--keep-backups)."""
+    out = console or report.console()
+    split = split_args(args)
+    with PROCESS_LOCK, _armed(None):
+        try:
+            target = open_target("build", split.dbt_args, split.options)
+            with target.locked(out):
+                committed = target.own_runs([RunStatus.COMMITTED])
+                if not committed or committed[-1].run_id != run_id:
+                    latest = committed[-1].run_id if committed else "none"
+                    raise UsageError(
+                        f"only the most recent committed run of this target can be rolled back (it is {latest})"
+                    )
+                steps = target.steps(run_id)
+                if not steps or any(s.status != "retained" for s in steps):
+                    raise UsageError(
+                        f"run {run_id} kept no backups; run builds with --keep-backups N to make them undoable"
+                    )
+                with interrupts_deferred(out.print):
+                    outcome = Saga(target.warehouse, target.journal, run_id).compensate(
+                        steps, touched=None, message="rolled back by `sagaz-dbt rollback`", progress=_progress(out)
+                    )
+            out.print(f"sagaz-dbt: run {run_id} rolled back: {len(steps)} relation(s) restored to their pre-run state.")
+            return outcome
+        finally:
+            release_connections()
+
+
+def gc(args: Sequence[str], *, keep: int = 0, console: Console | None = None) -> int:
+    """Drop retained backups of all but the `keep` most recent committed runs."""
+    out = console or report.console()
+    split = split_args(args)
+    with PROCESS_LOCK, _armed(None):
+        try:
+            target = open_target("build", split.dbt_args, split.options)
+            with target.locked(out):
+                dropped = _drop_old_backups(target, keep=keep, out=out)
+        finally:
+            release_connections()
+    out.print(f"sagaz-dbt: dropped the backups of {dropped} run(s).")
+    return dropped
+
+
+def _drop_old_backups(target: Target, keep: int, out: Console) -> int:
+    committed = target.own_runs([RunStatus.COMMITTED])
+    older = committed[: max(len(committed) - keep, 0)]
+    count = 0
+    for run in older:
+        steps = target.steps(run.run_id)
+        if any(s.status == "retained" for s in steps):
+            Saga(target.warehouse, target.journal, run.run_id).drop_retained(steps)
+            count += 1
+    return count
+
+
+@contextmanager
+def _armed(run_id: str | None) -> Iterator[None]:
+    """Set (or clear) the variable that arms the macro package's rename override; dbt
+    snapshots the environment at each invocation, so it must be set before parsing."""
     previous = os.environ.get(RUN_ID_ENV)
-    os.environ[RUN_ID_ENV] = run_id  # dbt snapshots the environment at each invocation
-    target_dir: Path | None = None
+    if run_id is None:
+        os.environ.pop(RUN_ID_ENV, None)
+    else:
+        os.environ[RUN_ID_ENV] = run_id
     try:
-        dbt_args = DbtArgs.parse(command, args)
-        project_dir = dbt_args.project_dir
-        if not (project_dir / "dbt_project.yml").is_file():
-            raise ProjectError(f"no dbt_project.yml in {project_dir}: pass --project-dir or cd into the project")
-        package.install(project_dir)
-        session = DbtSession(dbt_args)
-        manifest = session.parse()
-        selected = session.select()
-        warehouse = Warehouse(manifest)
-        target_dir = Path(warehouse.config.project_root) / warehouse.config.target_path
-        journal = Journal(warehouse, journal_schema)
-        result.recovered = recover_unfinished(warehouse, journal, out)
-        rpt.recovered_runs = [r.run_id for r in result.recovered]
-
-        plan = make_plan(manifest, selected, dbt_args.full_refresh)
-        saga = Saga(warehouse, journal, run_id)
-        run = RunRecord(
-            run_id=run_id,
-            status=RunStatus.ARMING.value,
-            project_name=str(warehouse.config.project_name),
-            target_name=str(warehouse.config.target_name),
-            target_schema=str(warehouse.config.credentials.schema),
-            command=" ".join([command, *args]),
-        )
-        records = saga.arm(run, plan)
-
-        dbt = session.build()
-        result.dbt = dbt
-        rpt.dbt_success = dbt.success
-        rpt.dbt_error = str(dbt.exception) if dbt.exception is not None else None
-        rpt.failed_nodes = [f.__dict__ for f in dbt.failed_nodes]
-        node_status = {uid: o.status for uid, o in dbt.tracker.outcomes.items()}
-
-        if dbt.exit_code == 0:
-            result.saga = saga.release(records)
-            result.status = rpt.status = "committed"
-        else:
-            result.saga = saga.compensate(
-                records, touched=dbt.touched, message=_failure_message(dbt)
-            )
-            result.status = rpt.status = "rolled_back"
-        rpt.add_saga(result.saga, node_status)
-        result.exit_code = rpt.exit_code = dbt.exit_code
-    except TornWarehouseError as exc:
-        result.error = exc
-        result.status = rpt.status = "torn"
-        rpt.message = str(exc)
-        result.exit_code = rpt.exit_code = exc.exit_code
-    except SagazError as exc:
-        result.error = exc
-        rpt.message = str(exc)
-        result.exit_code = rpt.exit_code = exc.exit_code
+        yield
     finally:
         if previous is None:
             os.environ.pop(RUN_ID_ENV, None)
         else:
             os.environ[RUN_ID_ENV] = previous
-        release_connections()
-    if target_dir is not None:
-        result.report_path = rpt.write(target_dir)
-    report.print_summary(rpt, out)
-    if result.error is not None and result.status != "torn":
-        out.print(f"[red]sagaz-dbt: {result.error}[/red]\nNo relation was changed.")
-    return result
 
 
-def recover_unfinished(warehouse: Warehouse, journal: Journal, out: Console) -> list[SagaOutcome]:
-    """Finish every interrupted run of this project and target before starting a new one."""
-    project = str(warehouse.config.project_name)
-    target = str(warehouse.config.target_name)
-    schema = str(warehouse.config.credentials.schema)
-    with warehouse.transaction("sagaz_journal_read"):
-        unfinished = journal.unfinished_runs()
-    outcomes: list[SagaOutcome] = []
-    for run in unfinished:
-        if (run.project_name, run.target_name, run.target_schema) != (project, target, schema):
-            continue
-        out.print(f"sagaz-dbt: run {run.run_id} was interrupted while {run.status}; finishing it first.")
-        outcome = Saga(warehouse, journal, run.run_id).recover(RunStatus(run.status))
-        out.print(f"sagaz-dbt: run {run.run_id} is now {outcome.status.value}.")
-        outcomes.append(outcome)
-    return outcomes
+def _run_record(target: Target, run_id: str, command: str, args: Sequence[str]) -> RunRecord:
+    project, target_name, schema = target.identity
+    return RunRecord(
+        run_id=run_id,
+        status=RunStatus.ARMING.value,
+        project_name=project,
+        target_name=target_name,
+        target_schema=schema,
+        command=" ".join([command, *args]),
+    )
+
+
+def _progress(out: Console):  # type: ignore[no-untyped-def]
+    def _show(done: int, total: int, step: StepRecord) -> None:
+        if done == total or done % 25 == 0:
+            out.print(f"sagaz-dbt: restored {done} of {total} relation(s)", highlight=False)
+
+    return _show
 
 
 def _failure_message(dbt: BuildOutcome) -> str:
@@ -150,3 +350,29 @@ def _failure_message(dbt: BuildOutcome) -> str:
         return f"dbt stopped: {dbt.exception}"
     failed = [f.unique_id for f in dbt.failed_nodes]
     return "failed: " + ", ".join(failed[:20]) + (" ..." if len(failed) > 20 else "")
+
+
+def _unexpected(exc: Exception, phase: str, run_id: str) -> SagazError:
+    if os.environ.get("SAGAZ_DEBUG"):
+        traceback.print_exception(exc)
+    text = f"{type(exc).__name__}: {exc}".strip()
+    if phase in ("building", "compensating"):
+        return TornWarehouseError(
+            f"run {run_id} stopped on an unexpected error ({text}); the journal holds every backup: "
+            "run `sagaz-dbt recover` with the same flags (the next `sagaz-dbt build` also does it first)"
+        )
+    return SagazError(f"unexpected error while {phase}: {text} (set SAGAZ_DEBUG=1 for the traceback)")
+
+
+def _interrupted(phase: str, run_id: str) -> SagazError:
+    if phase in ("setup", "arming"):
+        return SagazError(f"interrupted before dbt started (run {run_id})")
+    if phase == "releasing":
+        return SagazError(
+            f"interrupted while releasing the backups of successful run {run_id}: the warehouse holds "
+            "the new data; `sagaz-dbt recover` drops the leftover backups"
+        )
+    return TornWarehouseError(
+        f"run {run_id} was interrupted before its rollback finished; the journal holds every backup: "
+        "run `sagaz-dbt recover` with the same flags (the next `sagaz-dbt build` also does it first)"
+    )

@@ -118,6 +118,7 @@ class Journal:
         """Runs in the journal (none if it was never created); call inside a transaction."""
         if not self.exists():
             return []
+        self.ensure()  # brings a journal written by an older version up to date
         table = self._call("journal_read_runs", statuses=[s.value for s in statuses] if statuses else None)
         return [RunRecord(**row) for row in table_rows(table)]
 

@@ -74,16 +74,22 @@ def new_report(run_id: str, command: list[str]) -> RunReport:
 def console() -> Console:
     """stdout like dbt; colour only on a terminal and never with NO_COLOR."""
     no_color = bool(os.environ.get("NO_COLOR")) or os.environ.get("DBT_USE_COLORS", "").lower() in ("0", "false")
-    return Console(no_color=no_color, highlight=False, soft_wrap=True)
+    out = Console(no_color=no_color, highlight=False)
+    if not out.is_terminal:
+        out.width = max(out.width, 160)  # logs and CI: never squeeze tables to 80 columns
+    return out
 
 
 def print_summary(report: RunReport, out: Console) -> None:
     out.print()
     if report.status == "committed":
-        kept = sum(1 for s in report.steps if s["action"] == "released")
+        released = sum(1 for s in report.steps if s["action"] == "released")
+        retained = sum(1 for s in report.steps if s["action"] == "retained")
+        tail = f"{released} backup(s) released."
+        if retained:
+            tail = f"backups of {retained} relation(s) kept: `sagaz-dbt rollback {report.run_id}` undoes this run."
         out.print(
-            f"[green]sagaz-dbt: run {report.run_id} committed[/green]: "
-            f"{len(report.steps)} relation(s) protected, {kept} backup(s) released."
+            f"[green]sagaz-dbt: run {report.run_id} committed[/green]: {len(report.steps)} relation(s) protected; {tail}"
         )
     elif report.status == "rolled_back":
         out.print(

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from sagaz_dbt import sqltext
-from sagaz_dbt.errors import TornWarehouseError, WarehouseError
+from sagaz_dbt.errors import JournalError, TornWarehouseError, WarehouseError
 from sagaz_dbt.journal import Journal, RunRecord, RunStatus, StepRecord
 from sagaz_dbt.plan import PlannedStep
 from sagaz_dbt.warehouse import Warehouse
@@ -98,11 +98,12 @@ class Saga:
     ) -> SagaOutcome:
         """Restore every step to its pre-run state, in reverse DAG order, in one transaction.
 
-        `touched` (the nodes dbt started) lets an in-process rollback skip restoring copies of
-        nodes dbt never ran; a recovery passes None and restores everything.
+        `touched` (the nodes dbt executed) lets an in-process rollback skip restoring copies
+        of nodes dbt never ran; a recovery passes None and restores everything.
         """
         outcome = SagaOutcome(self.run_id, RunStatus.ROLLED_BACK)
         ordered = sorted(records, key=lambda r: r.seq, reverse=True)
+        run_relations = {(r.schema, r.identifier) for r in records}
         try:
             with self.warehouse.transaction("sagaz_compensate"):
                 for done, record in enumerate(ordered, start=1):
@@ -110,73 +111,110 @@ class Saga:
                         self.warehouse.call("release_step", step=record.as_macro_arg())
                         action = "untouched"
                     else:
+                        if record.kept_identifier:
+                            # Views outside the run that follow the current relation (Postgres
+                            # binds them to its OID) move to the backup before it is dropped,
+                            # then follow the backup's rename back to the original name.
+                            self._repoint_dependents(
+                                record, record.identifier, record.kept_identifier, run_relations, own_transactions=False
+                            )
                         action = str(self.warehouse.call("restore_step", step=record.as_macro_arg()))
+                    if action == "missing":
+                        raise JournalError(
+                            f"{record.relation_label} existed before run {self.run_id}, but neither it nor "
+                            f"its backup ({record.kept_identifier or record.copy_identifier}) exists now"
+                        )
                     self.journal.set_step_status(self.run_id, record.seq, "compensated")
                     outcome.steps.append(StepOutcome(record, action))
                     if progress is not None:
                         progress(done, len(ordered), record)
                 self.journal.set_run_status(self.run_id, RunStatus.ROLLED_BACK, message)
-        except Exception as exc:
+        except BaseException as exc:
             raise TornWarehouseError(
-                f"run {self.run_id} could not be rolled back: {exc}\n"
+                f"run {self.run_id} could not be rolled back: {_first_line(exc)}\n"
                 "Nothing of the rollback was applied (it runs in one transaction), and the "
-                "journal still holds every backup. Once the warehouse is reachable, run "
+                "journal still holds every backup. Once the cause is fixed, run "
                 "`sagaz-dbt recover` with the same --project-dir/--profiles-dir/--target."
             ) from exc
         outcome.steps.reverse()
         return outcome
 
-    def release(self, records: list[StepRecord]) -> SagaOutcome:
+    def release(self, records: list[StepRecord], keep_backups: int = 0) -> SagaOutcome:
         """The build succeeded: keep views that read a replaced relation working, then drop
-        every backup and copy."""
+        every backup and copy (or retain them for `sagaz-dbt rollback`)."""
         outcome = SagaOutcome(self.run_id, RunStatus.COMMITTED)
         with self.warehouse.transaction("sagaz_commit"):
             self.journal.set_run_status(self.run_id, RunStatus.COMMITTING)
         for record in records:
             if record.kept_identifier:
-                outcome.warnings.extend(self._repoint_dependents(record))
+                outcome.warnings.extend(
+                    self._repoint_dependents(record, record.kept_identifier, record.identifier, set(), own_transactions=True)
+                )
         try:
             with self.warehouse.transaction("sagaz_release"):
                 for record in sorted(records, key=lambda r: r.seq, reverse=True):
-                    dropped = self.warehouse.call("release_step", step=record.as_macro_arg())
-                    self.journal.set_step_status(self.run_id, record.seq, "released")
-                    outcome.steps.append(StepOutcome(record, "released" if dropped else "no backup"))
+                    if keep_backups > 0:
+                        status, action = "retained", "retained"
+                    else:
+                        dropped = self.warehouse.call("release_step", step=record.as_macro_arg())
+                        status, action = "released", ("released" if dropped else "no backup")
+                    self.journal.set_step_status(self.run_id, record.seq, status)
+                    outcome.steps.append(StepOutcome(record, action))
                 self.journal.set_run_status(self.run_id, RunStatus.COMMITTED)
         except Exception as exc:
             raise WarehouseError(
-                f"run {self.run_id} succeeded, but its backups could not be released: {exc}\n"
+                f"run {self.run_id} succeeded, but its backups could not be released: {_first_line(exc)}\n"
                 "The warehouse holds the successful run's data; `sagaz-dbt recover` drops the "
                 "leftover sagaz backups."
             ) from exc
         outcome.steps.reverse()
         return outcome
 
-    def _repoint_dependents(self, record: StepRecord) -> list[str]:
-        """Views bound to the kept backup (Postgres binds views to OIDs) are re-pointed at the
-        new relation, each in its own transaction so one failure cannot abort the others."""
+    def drop_retained(self, records: list[StepRecord]) -> None:
+        """Drop the backups a committed run retained (`gc`, or --keep-backups moving on)."""
+        with self.warehouse.transaction("sagaz_gc"):
+            for record in sorted(records, key=lambda r: r.seq, reverse=True):
+                if record.status == "retained":
+                    self.warehouse.call("release_step", step=record.as_macro_arg())
+                    self.journal.set_step_status(self.run_id, record.seq, "released")
+
+    def _repoint_dependents(
+        self,
+        record: StepRecord,
+        from_identifier: str,
+        to_identifier: str,
+        skip: set[tuple[str, str]],
+        own_transactions: bool,
+    ) -> list[str]:
+        """Re-point the views that read `from_identifier` (Postgres binds views to OIDs) at
+        `to_identifier`.  After a successful run each view gets its own transaction, so one
+        that cannot follow (incompatible columns) is reported and the others still move."""
         warnings: list[str] = []
-        with self.warehouse.transaction("sagaz_dependents"):
-            dependents = self.warehouse.call(
+
+        def _dependents() -> list[dict[str, str]]:
+            return self.warehouse.call(
                 "dependent_views",
                 database=record.database,
                 schema=record.schema,
-                identifier=record.kept_identifier,
-            )
-        for dep in dependents or []:
-            if SAGAZ_MARK in dep["name"]:
-                continue  # another kept backup; dropped with its own step
+                identifier=from_identifier,
+                unless_missing=to_identifier,
+            ) or []
+
+        if own_transactions:
+            with self.warehouse.transaction("sagaz_dependents"):
+                dependents = _dependents()
+        else:
+            dependents = _dependents()
+        for dep in dependents:
+            if SAGAZ_MARK in dep["name"] or (dep["schema"], dep["name"]) in skip:
+                continue  # a kept backup, or a view of this run that is restored on its own
+            select_sql = sqltext.repoint_view(dep["definition"], record.schema, from_identifier, to_identifier, self._dialect)
+            if not own_transactions:
+                self._replace_view(record, dep, select_sql)
+                continue
             try:
-                select_sql = sqltext.repoint_view(
-                    dep["definition"], record.schema, str(record.kept_identifier), record.identifier, self._dialect
-                )
                 with self.warehouse.transaction("sagaz_repoint"):
-                    self.warehouse.call(
-                        "replace_view",
-                        database=record.database,
-                        schema=dep["schema"],
-                        identifier=dep["name"],
-                        select_sql=select_sql,
-                    )
+                    self._replace_view(record, dep, select_sql)
             except Exception as exc:  # incompatible columns, unparsable SQL
                 warnings.append(
                     f"view {dep['schema']}.{dep['name']} reads {record.relation_label}, whose new "
@@ -184,6 +222,11 @@ class Saga:
                     f"would drop it. Its definition was:\n{dep['definition']}"
                 )
         return warnings
+
+    def _replace_view(self, record: StepRecord, dep: dict[str, str], select_sql: str) -> None:
+        self.warehouse.call(
+            "replace_view", database=record.database, schema=dep["schema"], identifier=dep["name"], select_sql=select_sql
+        )
 
     # -- recovery --------------------------------------------------------------------------
 

@@ -45,9 +45,12 @@ class Warehouse:
 
     def call(self, macro: str, **kwargs: Any) -> Any:
         """Run `sagaz_dbt.<macro>` with keyword arguments; returns its return value."""
-        return self.adapter.execute_macro(
-            macro, macro_resolver=self.manifest, project=PACKAGE, kwargs=kwargs
-        )
+        from dbt_common.exceptions import DbtRuntimeError
+
+        try:
+            return self.adapter.execute_macro(macro, macro_resolver=self.manifest, project=PACKAGE, kwargs=kwargs)
+        except DbtRuntimeError as exc:
+            raise WarehouseError(f"{macro}: {_message(exc)}") from exc
 
     @contextmanager
     def transaction(self, name: str = "sagaz") -> Iterator["Warehouse"]:
@@ -78,6 +81,13 @@ def table_rows(table: Any) -> list[dict[str, Any]]:
     """An agate table (what run_query returns) as a list of dicts."""
     names = list(table.column_names)
     return [dict(zip(names, row)) for row in table.rows]
+
+
+def _message(exc: BaseException) -> str:
+    """dbt's errors start with a "Runtime Error" banner; keep the engine's words."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    lines = [line for line in lines if line not in ("Runtime Error", "Database Error", "Compilation Error")]
+    return " ".join(lines) if lines else type(exc).__name__
 
 
 def _is_connection_error(exc: BaseException) -> bool:

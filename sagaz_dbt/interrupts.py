@@ -1,0 +1,60 @@
+"""Signals during a run.
+
+SIGTERM (CI timeouts, orchestrators, `kill`) is turned into the KeyboardInterrupt that
+Ctrl-C raises, so both take the same path: dbt stops, the run is compensated.  While the
+compensation itself runs, the first interrupt is only acknowledged: the rollback is one
+transaction and usually takes milliseconds.  A second one abandons it, and since nothing of
+an abandoned transaction is applied, the journal still says what `sagaz-dbt recover` must do.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    if not _in_main_thread():
+        yield
+        return
+
+    def _raise(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"received signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def interrupts_deferred(notice: Callable[[str], None]) -> Iterator[None]:
+    if not _in_main_thread():
+        yield
+        return
+    count = {"n": 0}
+
+    def _handler(signum: int, frame: Any) -> None:
+        count["n"] += 1
+        if count["n"] == 1:
+            notice(
+                "sagaz-dbt: the rollback is running as one transaction and will finish shortly; "
+                "interrupt again to abandon it (then run `sagaz-dbt recover`)."
+            )
+            return
+        raise KeyboardInterrupt("rollback abandoned")
+
+    previous = {s: signal.signal(s, _handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

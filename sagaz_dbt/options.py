@@ -1,0 +1,78 @@
+"""sagaz-dbt's own flags, taken out of the argument list before the rest goes to dbt.
+
+They are few and long-named (`--keep-backups`, `--wait`, `--journal-schema`) so they never
+shadow a dbt flag; everything else passes through untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from sagaz_dbt.errors import UsageError
+from sagaz_dbt.journal import DEFAULT_SCHEMA
+
+
+@dataclass(frozen=True)
+class SagazOptions:
+    keep_backups: int = 0  # committed runs whose backups stay for `sagaz-dbt rollback`
+    wait: bool = False  # wait for another run on the same target instead of failing fast
+    wait_timeout: float = 3600.0
+    journal_schema: str = DEFAULT_SCHEMA
+
+
+@dataclass(frozen=True)
+class SplitArgs:
+    options: SagazOptions
+    dbt_args: list[str] = field(default_factory=list)
+
+
+_VALUED = {"--keep-backups", "--wait-timeout", "--journal-schema"}
+_FLAGS = {"--wait", "--no-wait"}
+
+#: (flag, what it does) for help texts and the README.
+FLAG_HELP: list[tuple[str, str]] = [
+    ("--keep-backups N", "keep the backups of the last N committed runs so `sagaz-dbt rollback` can undo them (default 0)"),
+    ("--wait / --no-wait", "wait for another run on the same target to finish instead of failing fast (default: fail fast)"),
+    ("--wait-timeout SECONDS", "how long --wait waits (default 3600)"),
+    ("--journal-schema NAME", "schema of the run journal in the target database (default `sagaz`)"),
+]
+
+
+def split_args(tokens: Sequence[str]) -> SplitArgs:
+    values: dict[str, str] = {}
+    wait = False
+    rest: list[str] = []
+    i = 0
+    tokens = list(tokens)
+    while i < len(tokens):
+        token = tokens[i]
+        name, eq, inline = token.partition("=")
+        if name in _VALUED:
+            if eq:
+                values[name] = inline
+            else:
+                if i + 1 >= len(tokens):
+                    raise UsageError(f"{name} needs a value")
+                values[name] = tokens[i + 1]
+                i += 1
+        elif token in _FLAGS:
+            wait = token == "--wait"
+        else:
+            rest.append(token)
+        i += 1
+    return SplitArgs(options=_options(values, wait), dbt_args=rest)
+
+
+def _options(values: dict[str, str], wait: bool) -> SagazOptions:
+    try:
+        keep = int(values.get("--keep-backups", "0"))
+        timeout = float(values.get("--wait-timeout", "3600"))
+    except ValueError as exc:
+        raise UsageError(f"--keep-backups takes a whole number and --wait-timeout seconds: {exc}") from exc
+    if keep < 0:
+        raise UsageError("--keep-backups cannot be negative")
+    schema = values.get("--journal-schema", DEFAULT_SCHEMA)
+    if not schema:
+        raise UsageError("--journal-schema cannot be empty")
+    return SagazOptions(keep_backups=keep, wait=wait, wait_timeout=timeout, journal_schema=schema)
