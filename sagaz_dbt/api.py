@@ -19,6 +19,7 @@ from rich.console import Console
 
 from sagaz_dbt import package, report
 from sagaz_dbt.args import DbtArgs
+from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.errors import JournalError, ProjectError, SagazError, TornWarehouseError, UsageError
 from sagaz_dbt.interrupts import interrupts_deferred, sigterm_as_interrupt
 from sagaz_dbt.journal import Journal, RunRecord, RunStatus, StepRecord
@@ -138,6 +139,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 records = saga.arm(_run_record(target, run_id, command, args), plan)
                 phase = "building"
                 dbt = target.session.build()
+                checkpoint("built")
                 result.dbt = dbt
                 rpt.dbt_success = dbt.success
                 rpt.dbt_error = str(dbt.exception) if dbt.exception is not None else None

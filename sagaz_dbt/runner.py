@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 
 from sagaz_dbt.args import DbtArgs
 from sagaz_dbt.errors import ProjectError, UsageError
+from sagaz_dbt.faults import checkpoint
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
@@ -54,6 +55,8 @@ class BuildTracker:
                 outcome = self.outcomes.setdefault(unique_id, NodeOutcome(unique_id))
                 outcome.status = getattr(node_info, "node_status", "") or outcome.status
                 outcome.resource_type = getattr(node_info, "resource_type", "") or outcome.resource_type
+        if name == "NodeFinished":
+            checkpoint("node-finished")
 
 
 @dataclass

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from sagaz_dbt import sqltext
+from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.errors import JournalError, TornWarehouseError, WarehouseError
 from sagaz_dbt.journal import Journal, RunRecord, RunStatus, StepRecord
 from sagaz_dbt.plan import PlannedStep
@@ -53,6 +54,7 @@ class Saga:
         with self.warehouse.transaction("sagaz_journal"):
             self.journal.ensure()
             self.journal.start_run(run)
+        checkpoint("armed-run")
         records: list[StepRecord] = []
         with self.warehouse.transaction("sagaz_arm"):
             for planned in plan:
@@ -83,8 +85,10 @@ class Saga:
                         ],
                     )
                 )
+                checkpoint("arm-step")
             self.journal.add_steps(self.run_id, records)
             self.journal.set_run_status(self.run_id, RunStatus.BUILDING)
+        checkpoint("armed")
         return records
 
     # -- backward --------------------------------------------------------------------------
@@ -126,9 +130,11 @@ class Saga:
                         )
                     self.journal.set_step_status(self.run_id, record.seq, "compensated")
                     outcome.steps.append(StepOutcome(record, action))
+                    checkpoint("compensate-step")
                     if progress is not None:
                         progress(done, len(ordered), record)
                 self.journal.set_run_status(self.run_id, RunStatus.ROLLED_BACK, message)
+            checkpoint("compensated")
         except BaseException as exc:
             raise TornWarehouseError(
                 f"run {self.run_id} could not be rolled back: {_first_line(exc)}\n"
@@ -145,6 +151,7 @@ class Saga:
         outcome = SagaOutcome(self.run_id, RunStatus.COMMITTED)
         with self.warehouse.transaction("sagaz_commit"):
             self.journal.set_run_status(self.run_id, RunStatus.COMMITTING)
+        checkpoint("committing")
         for record in records:
             if record.kept_identifier:
                 outcome.warnings.extend(
@@ -160,7 +167,9 @@ class Saga:
                         status, action = "released", ("released" if dropped else "no backup")
                     self.journal.set_step_status(self.run_id, record.seq, status)
                     outcome.steps.append(StepOutcome(record, action))
+                    checkpoint("release-step")
                 self.journal.set_run_status(self.run_id, RunStatus.COMMITTED)
+            checkpoint("released")
         except Exception as exc:
             raise WarehouseError(
                 f"run {self.run_id} succeeded, but its backups could not be released: {_first_line(exc)}\n"
@@ -215,6 +224,7 @@ class Saga:
             try:
                 with self.warehouse.transaction("sagaz_repoint"):
                     self._replace_view(record, dep, select_sql)
+                checkpoint("repointed")
             except Exception as exc:  # incompatible columns, unparsable SQL
                 warnings.append(
                     f"view {dep['schema']}.{dep['name']} reads {record.relation_label}, whose new "
