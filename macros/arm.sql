@@ -8,7 +8,7 @@
 
 {% macro arm_step(step) -%}
   {%- set out = {'pre_type': none, 'identifier': step.identifier, 'kept_identifier': none,
-                 'copy_identifier': none, 'index_ddl': [], 'copied_rows': none} -%}
+                 'copy_identifier': none, 'keys_identifier': none, 'index_ddl': [], 'copied': false} -%}
   {%- set existing = adapter.get_relation(database=step.database, schema=step.schema, identifier=step.identifier) -%}
   {%- if existing is none -%}
     {{- return(out) -}}
@@ -23,12 +23,18 @@
 
   {%- if existing.is_table -%}
     {%- do out.update({'index_ddl': adapter.dispatch('index_ddl', 'sagaz_dbt')(existing)}) -%}
-    {%- if step.needs_copy or adapter.dispatch('rebuilt_in_place', 'sagaz_dbt')(existing) -%}
+    {%- set in_place = adapter.dispatch('rebuilt_in_place', 'sagaz_dbt')(existing) -%}
+    {%- if step.kind in ('keys', 'current') and not in_place -%}
+      {#- The node's pre-hook takes these, inside its own transaction. -#}
+      {%- do out.update({
+            'copy_identifier': sagaz_dbt.copy_relation(existing).identifier,
+            'keys_identifier': sagaz_dbt.sagaz_identifier(existing.identifier, 'ky', sagaz_dbt.run_token())}) -%}
+    {%- elif step.kind != 'swap' or in_place -%}
       {%- set copy = sagaz_dbt.copy_relation(existing) -%}
       {%- call statement('sagaz_copy', auto_begin=True) -%}
         create table {{ copy }} as select * from {{ existing }}
       {%- endcall -%}
-      {%- do out.update({'copy_identifier': copy.identifier}) -%}
+      {%- do out.update({'copy_identifier': copy.identifier, 'copied': true}) -%}
     {%- endif -%}
   {%- endif -%}
   {{- return(out) -}}

@@ -40,12 +40,16 @@
       kept_identifier text,
       copy_identifier text,
       index_ddl text,
-      status varchar(32) not null
+      status varchar(32) not null,
+      detail text
     )
   {%- endcall -%}
   {#- Journals written by earlier versions gain the columns added since. -#}
   {%- call statement('sagaz_journal_migrate', auto_begin=True) -%}
     alter table {{ runs }} add column if not exists target_schema varchar(256)
+  {%- endcall -%}
+  {%- call statement('sagaz_journal_migrate_steps', auto_begin=True) -%}
+    alter table {{ steps }} add column if not exists detail text
   {%- endcall -%}
 {%- endmacro %}
 
@@ -77,13 +81,13 @@
   {%- set b = get_binding_char() -%}
   {%- set sql -%}
     insert into {{ table }} (run_id, seq, unique_id, resource_type, materialized, database_name, schema_name,
-                             identifier, pre_type, kept_identifier, copy_identifier, index_ddl, status)
-    values ({{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }})
+                             identifier, pre_type, kept_identifier, copy_identifier, index_ddl, status, detail)
+    values ({{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }})
   {%- endset -%}
   {%- for s in steps -%}
     {%- do adapter.add_query(sql, bindings=[run_id, s.seq, s.unique_id, s.resource_type, s.materialized,
                                             s.database, s.schema, s.identifier, s.pre_type, s.kept_identifier,
-                                            s.copy_identifier, s.index_ddl, s.status]) -%}
+                                            s.copy_identifier, s.index_ddl, s.status, s.detail]) -%}
   {%- endfor -%}
 {%- endmacro %}
 
@@ -122,7 +126,7 @@
   {%- set table = sagaz_dbt.journal_relation(database, schema, 'sagaz_steps') -%}
   {%- set sql -%}
     select run_id, seq, unique_id, resource_type, materialized, database_name, schema_name, identifier,
-           pre_type, kept_identifier, copy_identifier, index_ddl, status
+           pre_type, kept_identifier, copy_identifier, index_ddl, status, detail
     from {{ table }}
     where run_id = {{ sagaz_dbt.sql_string(run_id) }}
     order by seq

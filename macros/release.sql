@@ -6,8 +6,10 @@
 -#}
 
 {% macro release_step(step) -%}
+  {#- Drop whatever backups of this step still exist (kept relation, copy, batch keys). -#}
+  {%- set detail = fromjson(step.detail) if step.detail else {} -%}
   {%- set dropped = [] -%}
-  {%- for identifier in [step.kept_identifier, step.copy_identifier] -%}
+  {%- for identifier in [step.kept_identifier, step.copy_identifier, detail.get('keys_identifier')] -%}
     {%- set rel = sagaz_dbt.find_relation(step.database_name, step.schema_name, identifier) -%}
     {%- if rel is not none -%}
       {%- do sagaz_dbt.drop_now(rel) -%}

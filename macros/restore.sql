@@ -18,6 +18,7 @@
 
 
 {% macro restore_step(step) -%}
+  {%- set detail = fromjson(step.detail) if step.detail else {} -%}
   {%- set current = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.identifier) -%}
   {%- if step.pre_type is none -%}
     {%- if current is not none -%}
@@ -31,6 +32,8 @@
   {%- set copy = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.copy_identifier) -%}
   {%- if kept is not none -%}
     {{- return(sagaz_dbt.swap_back(current, kept, step)) -}}
+  {%- elif copy is not none and detail.get('mode') in ('keys', 'current') and current is not none -%}
+    {{- return(sagaz_dbt.restore_rows(current, copy, step, detail)) -}}
   {%- elif copy is not none -%}
     {{- return(sagaz_dbt.restore_from_copy(current, copy, step)) -}}
   {%- elif current is none -%}
@@ -51,10 +54,7 @@
   {%- for ddl in (fromjson(step.index_ddl) if step.index_ddl else []) -%}
     {%- call statement('sagaz_restore_index', auto_begin=True) -%}{{ ddl }}{%- endcall -%}
   {%- endfor -%}
-  {%- set copy = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.copy_identifier) -%}
-  {%- if copy is not none -%}
-    {%- do sagaz_dbt.drop_now(copy) -%}
-  {%- endif -%}
+  {%- do sagaz_dbt.release_step(step) -%}
   {{- return('swapped back') -}}
 {%- endmacro %}
 

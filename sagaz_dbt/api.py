@@ -25,6 +25,7 @@ from sagaz_dbt.interrupts import interrupts_deferred, sigterm_as_interrupt
 from sagaz_dbt.journal import Journal, RunRecord, RunStatus, StepRecord
 from sagaz_dbt.lock import PROCESS_LOCK, target_lock
 from sagaz_dbt.options import SagazOptions, split_args
+from sagaz_dbt.hooks import inject as inject_hooks
 from sagaz_dbt.plan import make_plan
 from sagaz_dbt.runner import BuildOutcome, DbtSession, release_connections
 from sagaz_dbt.saga import Saga, SagaOutcome
@@ -137,8 +138,15 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 plan = make_plan(target.session.manifest, selected, target.args.full_refresh)
                 phase = "arming"
                 records = saga.arm(_run_record(target, run_id, command, args), plan)
+                for step in plan:
+                    if step.snapshot.notice:
+                        out.print(f"sagaz-dbt: {step.snapshot.notice}")
+                hooks = inject_hooks(target.session.manifest, records)
                 phase = "building"
-                dbt = target.session.build()
+                try:
+                    dbt = target.session.build(callbacks=[hooks.on_event])
+                finally:
+                    hooks.remove()
                 checkpoint("built")
                 result.dbt = dbt
                 rpt.dbt_success = dbt.success

@@ -59,10 +59,13 @@ class StepRecord:
     copy_identifier: str | None = None  # a copy, for relations changed in place
     index_ddl: list[str] = field(default_factory=list)
     status: str = "armed"
+    # Row-level snapshots: {"mode": "keys"|"current", "keys_identifier", "key_columns", ...}
+    detail: dict[str, Any] = field(default_factory=dict)
 
     def as_bindings(self) -> dict[str, Any]:
         data = asdict(self)
         data["index_ddl"] = json.dumps(self.index_ddl)
+        data["detail"] = json.dumps(self.detail)
         return data
 
     def as_macro_arg(self) -> dict[str, Any]:
@@ -76,6 +79,7 @@ class StepRecord:
             "kept_identifier": self.kept_identifier,
             "copy_identifier": self.copy_identifier,
             "index_ddl": json.dumps(self.index_ddl),
+            "detail": json.dumps(self.detail),
         }
 
     @property
@@ -145,6 +149,7 @@ class Journal:
                         copy_identifier=row["copy_identifier"],
                         index_ddl=list(index_ddl),
                         status=row["status"],
+                        detail=dict(json.loads(row["detail"])) if row.get("detail") else {},
                     )
                 )
             except (KeyError, TypeError, ValueError) as exc:

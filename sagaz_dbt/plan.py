@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from sagaz_dbt import strategies
 from sagaz_dbt.runner import STEP_RESOURCE_TYPES
-from sagaz_dbt.strategies import Strategy
+from sagaz_dbt.strategies import Snapshot, Strategy
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class PlannedStep:
     schema: str
     identifier: str
     strategy: Strategy
-    needs_copy: bool
+    snapshot: Snapshot
 
 
 def make_plan(manifest: Any, selected: Iterable[str], full_refresh: bool) -> list[PlannedStep]:
@@ -46,7 +46,7 @@ def make_plan(manifest: Any, selected: Iterable[str], full_refresh: bool) -> lis
                 schema=node.schema,
                 identifier=node.alias or node.name,
                 strategy=strategy,
-                needs_copy=strategy.needs_copy(node, full_refresh),
+                snapshot=strategy.snapshot(node, full_refresh),
             )
         )
     return steps

@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from sagaz_dbt.journal import StepRecord
 from sagaz_dbt.saga import SagaOutcome
 
 REPORT_VERSION = 1
@@ -45,8 +46,7 @@ class RunReport:
                     "relation": {"database": step.database, "schema": step.schema, "identifier": step.identifier},
                     "existed_before": step.pre_type is not None,
                     "type_before": step.pre_type,
-                    "snapshot": "kept" if step.kept_identifier and not step.copy_identifier else (
-                        "copy" if step.copy_identifier else "none"),
+                    "snapshot": snapshot_label(step),
                     "node_status": node_status.get(step.unique_id, "not run"),
                     "action": outcome.action,
                 }
@@ -61,6 +61,20 @@ class RunReport:
         payload = {"report_version": REPORT_VERSION, **self.__dict__}
         path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
         return path
+
+
+def snapshot_label(step: StepRecord) -> str:
+    """How the step's pre-run state was kept, in the words the README uses."""
+    mode = step.detail.get("mode")
+    if mode == "keys":
+        return "rows by key"
+    if mode == "current":
+        return "current rows"
+    if step.copy_identifier:
+        return "copy"
+    if step.kept_identifier:
+        return "kept (zero-copy)"
+    return "none (new)"
 
 
 def _now() -> str:

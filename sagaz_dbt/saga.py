@@ -64,7 +64,7 @@ class Saga:
                         "database": planned.database,
                         "schema": planned.schema,
                         "identifier": planned.identifier,
-                        "needs_copy": planned.needs_copy,
+                        "kind": planned.snapshot.kind,
                     },
                 )
                 records.append(
@@ -83,6 +83,7 @@ class Saga:
                             sqltext.qualify_index_ddl(ddl, planned.database, planned.schema, self._dialect)
                             for ddl in out["index_ddl"] or []
                         ],
+                        detail=_row_detail(planned, out),
                     )
                 )
                 checkpoint("arm-step")
@@ -254,6 +255,20 @@ class Saga:
     @property
     def _dialect(self) -> str:
         return "postgres" if self.warehouse.adapter_type == "postgres" else "duckdb"
+
+
+def _row_detail(planned: PlannedStep, armed: dict) -> dict:
+    """What a row-level restore needs to know, when the node's pre-hook will take the backup."""
+    snapshot = planned.snapshot
+    if not snapshot.row_level or armed.get("copied") or not armed.get("copy_identifier"):
+        return {}
+    if snapshot.kind == "keys":
+        return {
+            "mode": "keys",
+            "key_columns": list(snapshot.key_columns),
+            "keys_identifier": _opt_str(armed.get("keys_identifier")),
+        }
+    return {"mode": "current", **snapshot.scd}
 
 
 def _opt_str(value: object) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagaz_dbt.strategies.base import Strategy
+from sagaz_dbt.strategies.base import Snapshot, Strategy
 from sagaz_dbt.strategies.incremental import INCREMENTAL
 from sagaz_dbt.strategies.seed import SEED
 from sagaz_dbt.strategies.snapshot import SNAPSHOT
@@ -16,8 +16,8 @@ class _CopyAnything(Strategy):
     """Materializations sagaz-dbt does not know (custom, materialized views, external):
     copy an existing table to be safe; a view is still kept by the rename override."""
 
-    def needs_copy(self, node: Any, full_refresh: bool) -> bool:
-        return True
+    def snapshot(self, node: Any, full_refresh: bool) -> Snapshot:
+        return Snapshot("copy")
 
 
 UNKNOWN = _CopyAnything(name="copy", cost="copy (materialization unknown to sagaz-dbt)")
@@ -34,4 +34,4 @@ def for_node(node: Any) -> Strategy:
     return _BY_MATERIALIZATION.get(str(node.config.materialized), UNKNOWN)
 
 
-__all__ = ["Strategy", "for_node"]
+__all__ = ["Snapshot", "Strategy", "for_node"]

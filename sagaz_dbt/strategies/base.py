@@ -1,15 +1,36 @@
-"""What every snapshot strategy answers: does this node's relation need a copy before dbt runs?
+"""What every snapshot strategy answers: which snapshot protects this node's relation?
 
-Compensation itself is one state-driven macro (`restore_step`) for every kind: it swaps back
-a kept backup if dbt renamed the relation away, restores a copy if one was taken, and drops
-a relation the run created.  A strategy only decides which snapshot to arm, and says what it
-costs, so the choice is explicit per node kind.
+Compensation is one state-driven macro (`restore_step`) for every kind: it swaps back a kept
+backup if dbt renamed the relation away, restores rows from a row-level backup or a copy if
+one was taken, and drops a relation the run created.  A strategy only decides which
+snapshot to arm, and says what it costs, so the choice is explicit per node kind.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """How one node's pre-run state is kept.
+
+    kind:
+      swap    - nothing to arm: dbt's own backup rename is kept (zero copy)
+      copy    - the whole table is copied before the run
+      keys    - a pre-hook copies the rows whose key is in the run's batch (O(batch))
+      current - a pre-hook copies a dbt snapshot's current rows (O(current), not O(history))
+    """
+
+    kind: str
+    key_columns: tuple[str, ...] = ()
+    scd: dict[str, str | None] = field(default_factory=dict)  # snapshot meta column names
+    notice: str | None = None  # said once per model when sagaz-dbt falls back to a copy
+
+    @property
+    def row_level(self) -> bool:
+        return self.kind in ("keys", "current")
 
 
 @dataclass(frozen=True)
@@ -17,7 +38,7 @@ class Strategy:
     name: str
     cost: str  # what arming costs, for the summary and the docs
 
-    def needs_copy(self, node: Any, full_refresh: bool) -> bool:
+    def snapshot(self, node: Any, full_refresh: bool) -> Snapshot:
         raise NotImplementedError
 
 
@@ -36,3 +57,21 @@ def has_foreign_key_contract(node: Any) -> bool:
     for column in (getattr(node, "columns", {}) or {}).values():
         constraints.extend(getattr(column, "constraints", []) or [])
     return any(str(getattr(c, "type", "")) == "foreign_key" for c in constraints)
+
+
+def sagaz_meta(node: Any) -> dict[str, Any]:
+    """The model's `meta.sagaz` block (config or node meta), e.g. {"partition_by": "day"}."""
+    for meta in (getattr(node.config, "meta", None), getattr(node, "meta", None)):
+        if isinstance(meta, dict) and isinstance(meta.get("sagaz"), dict):
+            return dict(meta["sagaz"])
+    return {}
+
+
+def as_columns(value: Any) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, dict):  # dbt-bigquery style partition_by: {"field": ...}
+        return as_columns(value.get("field"))
+    return tuple(str(v) for v in value)

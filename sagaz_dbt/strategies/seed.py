@@ -1,16 +1,16 @@
 """Seeds: dbt truncates and reloads (or drops and recreates) the table, so it is copied
-first.  Seeds are small by design."""
+first.  Seeds are small by design, and the copy restores exactly the pre-run rows."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sagaz_dbt.strategies.base import Strategy
+from sagaz_dbt.strategies.base import Snapshot, Strategy
 
 
 class SeedStrategy(Strategy):
-    def needs_copy(self, node: Any, full_refresh: bool) -> bool:
-        return True
+    def snapshot(self, node: Any, full_refresh: bool) -> Snapshot:
+        return Snapshot("copy")
 
 
 SEED = SeedStrategy(name="copy", cost="copy of the seed table")

@@ -1,16 +1,28 @@
-"""dbt snapshots (SCD2): dbt merges changed rows into the history table in place, so the
-table is copied before the run and restored from the copy."""
+"""dbt snapshots (SCD2): only the current rows are copied.
+
+A snapshot run closes current rows (sets their valid-to) and inserts new current rows; it
+never touches closed history.  A pre-hook copies the current rows inside the snapshot's
+transaction; compensation deletes every current row and every row the copy holds (by scd
+id), then re-inserts the copy: O(current rows), not O(history).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sagaz_dbt.strategies.base import Strategy
+from sagaz_dbt.strategies.base import Snapshot, Strategy
 
 
 class SnapshotStrategy(Strategy):
-    def needs_copy(self, node: Any, full_refresh: bool) -> bool:
-        return True
+    def snapshot(self, node: Any, full_refresh: bool) -> Snapshot:
+        config = node.config
+        names = getattr(config, "snapshot_meta_column_names", None)
+        scd = {
+            "valid_to": getattr(names, "dbt_valid_to", None) or "dbt_valid_to",
+            "scd_id": getattr(names, "dbt_scd_id", None) or "dbt_scd_id",
+            "valid_to_current": getattr(config, "dbt_valid_to_current", None),
+        }
+        return Snapshot("current", scd=scd)
 
 
-SNAPSHOT = SnapshotStrategy(name="copy", cost="copy of the snapshot table")
+SNAPSHOT = SnapshotStrategy(name="current rows", cost="copy of the snapshot's current rows")

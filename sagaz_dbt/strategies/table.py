@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagaz_dbt.strategies.base import Strategy, has_foreign_key_contract
+from sagaz_dbt.strategies.base import Snapshot, Strategy, has_foreign_key_contract
 
 
 class TableStrategy(Strategy):
-    def needs_copy(self, node: Any, full_refresh: bool) -> bool:
-        return has_foreign_key_contract(node)
+    def snapshot(self, node: Any, full_refresh: bool) -> Snapshot:
+        return Snapshot("copy") if has_foreign_key_contract(node) else Snapshot("swap")
 
 
 TABLE = TableStrategy(name="swap", cost="zero-copy: dbt's backup is kept under a sagaz name")

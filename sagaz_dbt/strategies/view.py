@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagaz_dbt.strategies.base import Strategy
+from sagaz_dbt.strategies.base import Snapshot, Strategy
 
 
 class ViewStrategy(Strategy):
-    def needs_copy(self, node: Any, full_refresh: bool) -> bool:
-        return False
+    def snapshot(self, node: Any, full_refresh: bool) -> Snapshot:
+        return Snapshot("swap")
 
 
 VIEW = ViewStrategy(name="swap", cost="zero-copy: the old view is kept under a sagaz name")
