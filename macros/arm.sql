@@ -73,3 +73,17 @@
   {#- dbt-duckdb drops and recreates a table with foreign keys instead of swapping it. -#}
   {{- return('foreign_key' in adapter.existing_key_constraint_types(relation)) -}}
 {%- endmacro %}
+
+
+{% macro arm_run(database, schema, run, steps) -%}
+  {#- One call arms a whole run (a macro call costs tens of milliseconds of context
+      building, so per-step calls would grow with the project): the journal's run row and
+      every step's snapshot, in the caller's transaction. -#}
+  {%- do sagaz_dbt.journal_ensure(database, schema) -%}
+  {%- do sagaz_dbt.journal_insert_run(database, schema, run) -%}
+  {%- set armed = [] -%}
+  {%- for step in steps -%}
+    {%- do armed.append(sagaz_dbt.arm_step(step)) -%}
+  {%- endfor -%}
+  {{- return(armed) -}}
+{%- endmacro %}

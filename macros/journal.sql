@@ -133,3 +133,26 @@
   {%- endset -%}
   {{- return(run_query(sql)) -}}
 {%- endmacro %}
+
+
+{% macro journal_finish_arming(database, schema, run_id, steps, status) -%}
+  {%- do sagaz_dbt.journal_insert_steps(database, schema, run_id, steps) -%}
+  {%- do sagaz_dbt.journal_set_run_status(database, schema, run_id, status) -%}
+{%- endmacro %}
+
+
+{% macro journal_set_all_steps_status(database, schema, run_id, status) -%}
+  {%- set table = sagaz_dbt.journal_relation(database, schema, 'sagaz_steps') -%}
+  {%- set b = get_binding_char() -%}
+  {%- do adapter.add_query('update ' ~ table ~ ' set status = ' ~ b ~ ' where run_id = ' ~ b, bindings=[status, run_id]) -%}
+{%- endmacro %}
+
+
+{% macro journal_runs(database, schema, statuses=none) -%}
+  {#- The runs, or none when no run ever wrote a journal here (one call: exists, migrate, read). -#}
+  {%- if not sagaz_dbt.journal_exists(database, schema) -%}
+    {{- return(none) -}}
+  {%- endif -%}
+  {%- do sagaz_dbt.journal_ensure(database, schema) -%}
+  {{- return(sagaz_dbt.journal_read_runs(database, schema, statuses)) -}}
+{%- endmacro %}

@@ -62,3 +62,42 @@
     create or replace view {{ view }} as {{ select_sql }}
   {%- endcall -%}
 {%- endmacro %}
+
+
+{% macro release_run(database, schema, run_id, steps, keep) -%}
+  {#- Commit a successful run in one call: drop (or retain) every backup, mark it committed. -#}
+  {%- set actions = {} -%}
+  {%- for step in steps -%}
+    {%- if keep -%}
+      {%- do actions.update({step.seq: 'retained'}) -%}
+    {%- else -%}
+      {%- set dropped = sagaz_dbt.release_step(step) -%}
+      {%- do actions.update({step.seq: 'released' if dropped else 'no backup'}) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {%- do sagaz_dbt.journal_set_all_steps_status(database, schema, run_id, 'retained' if keep else 'released') -%}
+  {%- do sagaz_dbt.journal_set_run_status(database, schema, run_id, 'committed') -%}
+  {{- return(actions) -}}
+{%- endmacro %}
+
+
+{% macro drop_retained_run(database, schema, run_id, steps) -%}
+  {%- for step in steps -%}
+    {%- do sagaz_dbt.release_step(step) -%}
+  {%- endfor -%}
+  {%- do sagaz_dbt.journal_set_all_steps_status(database, schema, run_id, 'released') -%}
+{%- endmacro %}
+
+
+{% macro dependent_views_of(database, pairs) -%}
+  {#- For each {seq, schema, identifier, target}: the views reading `identifier` when
+      `target` exists (one call for a whole run; empty on engines that bind by name). -#}
+  {%- set out = [] -%}
+  {%- for p in pairs -%}
+    {%- for view in sagaz_dbt.dependent_views(database, p.schema, p.identifier, unless_missing=p.target) -%}
+      {%- do view.update({'seq': p.seq}) -%}
+      {%- do out.append(view) -%}
+    {%- endfor -%}
+  {%- endfor -%}
+  {{- return(out) -}}
+{%- endmacro %}

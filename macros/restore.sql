@@ -92,3 +92,32 @@
   {%- for col in adapter.get_columns_in_relation(right) -%}{%- do b.append(col.name ~ ' ' ~ col.data_type) -%}{%- endfor -%}
   {{- return(a == b) -}}
 {%- endmacro %}
+
+
+{% macro compensate_run(database, schema, run_id, steps, restore_seqs, repoints, message) -%}
+  {#- The whole rollback of a run in one call, in the caller's transaction.  `steps` come in
+      reverse DAG order; `restore_seqs` are the steps dbt may have changed (the others only
+      lose their backups); `repoints` maps a step to the outside views that must follow its
+      backup before the current relation is dropped (Postgres). -#}
+  {%- set actions = {} -%}
+  {%- for step in steps -%}
+    {%- for view in repoints.get(step.seq, []) -%}
+      {%- do sagaz_dbt.replace_view(step.database_name, view.schema, view.name, view.select_sql) -%}
+    {%- endfor -%}
+    {%- if step.seq in restore_seqs -%}
+      {%- set action = sagaz_dbt.restore_step(step) -%}
+    {%- else -%}
+      {%- do sagaz_dbt.release_step(step) -%}
+      {%- set action = 'untouched' -%}
+    {%- endif -%}
+    {%- if action == 'missing' -%}
+      {%- do exceptions.raise_compiler_error(
+            "sagaz-dbt: " ~ step.schema_name ~ "." ~ step.identifier ~ " existed before run " ~ run_id
+            ~ ", but neither it nor its backup exists now; refusing to guess") -%}
+    {%- endif -%}
+    {%- do actions.update({step.seq: action}) -%}
+  {%- endfor -%}
+  {%- do sagaz_dbt.journal_set_all_steps_status(database, schema, run_id, 'compensated') -%}
+  {%- do sagaz_dbt.journal_set_run_status(database, schema, run_id, 'rolled_back', message) -%}
+  {{- return(actions) -}}
+{%- endmacro %}

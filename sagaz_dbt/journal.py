@@ -1,7 +1,8 @@
 """Durable run and step records in the warehouse (`<database>.sagaz.sagaz_runs/_steps`).
 
-Every write happens inside the caller's transaction, next to the change it describes, so
-the journal and the warehouse can never disagree after a crash.
+The saga writes them through its phase macros (arm_run, compensate_run, release_run), inside
+the same transaction as the changes they describe, so the journal and the warehouse can never
+disagree after a crash; this module reads them back.
 """
 
 from __future__ import annotations
@@ -99,32 +100,11 @@ class Journal:
     def _call(self, macro: str, **kwargs: Any) -> Any:
         return self.warehouse.call(macro, database=self.database, schema=self.schema, **kwargs)
 
-    def ensure(self) -> None:
-        self._call("journal_ensure")
-
-    def exists(self) -> bool:
-        return bool(self._call("journal_exists"))
-
-    def start_run(self, run: RunRecord) -> None:
-        self._call("journal_insert_run", run=asdict(run))
-
-    def add_steps(self, run_id: str, steps: list[StepRecord]) -> None:
-        if steps:
-            self._call("journal_insert_steps", run_id=run_id, steps=[s.as_bindings() for s in steps])
-
-    def set_run_status(self, run_id: str, status: RunStatus, message: str | None = None) -> None:
-        self._call("journal_set_run_status", run_id=run_id, status=status.value, message=message)
-
-    def set_step_status(self, run_id: str, seq: int, status: str) -> None:
-        self._call("journal_set_step_status", run_id=run_id, seq=seq, status=status)
-
     def runs(self, statuses: list[RunStatus] | None = None) -> list[RunRecord]:
-        """Runs in the journal (none if it was never created); call inside a transaction."""
-        if not self.exists():
-            return []
-        self.ensure()  # brings a journal written by an older version up to date
-        table = self._call("journal_read_runs", statuses=[s.value for s in statuses] if statuses else None)
-        return [RunRecord(**row) for row in table_rows(table)]
+        """Runs in the journal, oldest first (none if it was never created); inside a
+        transaction.  A journal of an older sagaz-dbt is brought up to date first."""
+        table = self._call("journal_runs", statuses=[s.value for s in statuses] if statuses else None)
+        return [RunRecord(**row) for row in table_rows(table)] if table is not None else []
 
     def unfinished_runs(self) -> list[RunRecord]:
         return self.runs([RunStatus.ARMING, RunStatus.BUILDING, RunStatus.COMMITTING, RunStatus.COMPENSATING])

@@ -1,30 +1,35 @@
 """The saga of one run: arm every step, then either release (commit) or compensate.
 
-The journal is the saga's memory.  Each phase is one warehouse transaction that also moves
-the run's status, so after a crash the status alone says what is left to do:
+The journal is the saga's memory, and every phase is one warehouse transaction that also
+moves the run's status, so after a crash the status alone says what is left to do:
 
-    arming       -> nothing was changed yet: drop the copies taken so far
+    (no row)     -> arming never committed: nothing was changed
     building     -> dbt may have changed relations: compensate every step
-    compensating -> compensate every step (each restore is idempotent)
-    committing   -> the build succeeded: finish releasing the backups
+    compensating -> (older journals) compensate every step
+    committing   -> (older journals) finish releasing the backups
+
+A build killed after dbt succeeded but before its release committed is compensated too:
+the process never reported success, so both outcomes are allowed and the rollback is the
+one that needs no guess.  Each phase is a single macro call (a macro call costs tens of
+milliseconds of context building; per-step calls would make the cost grow with the DAG).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from sagaz_dbt import sqltext
+from sagaz_dbt.errors import TornWarehouseError, WarehouseError
 from sagaz_dbt.faults import checkpoint
-from sagaz_dbt.errors import JournalError, TornWarehouseError, WarehouseError
 from sagaz_dbt.journal import Journal, RunRecord, RunStatus, StepRecord
 from sagaz_dbt.plan import PlannedStep
 from sagaz_dbt.warehouse import Warehouse
 
 SAGAZ_MARK = "__sagaz_"
 
-#: Called with (done, total, step) while compensating, for live progress.
-Progress = Callable[[int, int, StepRecord], None]
+#: Called with (done, total) after a rollback or recovery, for progress output.
+Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -47,50 +52,52 @@ class Saga:
         self.journal = journal
         self.run_id = run_id
 
+    def _call(self, macro: str, **kwargs: Any) -> Any:
+        return self.warehouse.call(macro, database=self.journal.database, schema=self.journal.schema, **kwargs)
+
     # -- forward ---------------------------------------------------------------------------
 
     def arm(self, run: RunRecord, plan: list[PlannedStep]) -> list[StepRecord]:
-        """Record the run and take every step's snapshot; dbt has not started yet."""
-        with self.warehouse.transaction("sagaz_journal"):
-            self.journal.ensure()
-            self.journal.start_run(run)
-        checkpoint("armed-run")
-        records: list[StepRecord] = []
+        """Record the run and take every step's snapshot, in one transaction, before dbt
+        starts: if arming dies half-way, nothing of it (not even the run row) remains."""
         with self.warehouse.transaction("sagaz_arm"):
-            for planned in plan:
-                out = self.warehouse.call(
-                    "arm_step",
-                    step={
-                        "database": planned.database,
-                        "schema": planned.schema,
-                        "identifier": planned.identifier,
-                        "kind": planned.snapshot.kind,
-                    },
-                )
-                records.append(
-                    StepRecord(
-                        seq=planned.seq,
-                        unique_id=planned.unique_id,
-                        resource_type=planned.resource_type,
-                        materialized=planned.materialized,
-                        database=planned.database,
-                        schema=planned.schema,
-                        identifier=str(out["identifier"]),
-                        pre_type=_opt_str(out["pre_type"]),
-                        kept_identifier=_opt_str(out["kept_identifier"]),
-                        copy_identifier=_opt_str(out["copy_identifier"]),
-                        index_ddl=[
-                            sqltext.qualify_index_ddl(ddl, planned.database, planned.schema, self._dialect)
-                            for ddl in out["index_ddl"] or []
-                        ],
-                        detail=_row_detail(planned, out),
-                    )
-                )
-                checkpoint("arm-step")
-            self.journal.add_steps(self.run_id, records)
-            self.journal.set_run_status(self.run_id, RunStatus.BUILDING)
+            armed = self._call(
+                "arm_run",
+                run=run.__dict__,
+                steps=[
+                    {"database": p.database, "schema": p.schema, "identifier": p.identifier, "kind": p.snapshot.kind}
+                    for p in plan
+                ],
+            )
+            records = [self._record(planned, out) for planned, out in zip(plan, armed)]
+            checkpoint("armed-run")
+            self._call(
+                "journal_finish_arming",
+                run_id=self.run_id,
+                steps=[r.as_bindings() for r in records],
+                status=RunStatus.BUILDING.value,
+            )
         checkpoint("armed")
         return records
+
+    def _record(self, planned: PlannedStep, out: dict[str, Any]) -> StepRecord:
+        return StepRecord(
+            seq=planned.seq,
+            unique_id=planned.unique_id,
+            resource_type=planned.resource_type,
+            materialized=planned.materialized,
+            database=planned.database,
+            schema=planned.schema,
+            identifier=str(out["identifier"]),
+            pre_type=_opt_str(out["pre_type"]),
+            kept_identifier=_opt_str(out["kept_identifier"]),
+            copy_identifier=_opt_str(out["copy_identifier"]),
+            index_ddl=[
+                sqltext.qualify_index_ddl(ddl, planned.database, planned.schema, self._dialect)
+                for ddl in out["index_ddl"] or []
+            ],
+            detail=_row_detail(planned, out),
+        )
 
     # -- backward --------------------------------------------------------------------------
 
@@ -103,38 +110,31 @@ class Saga:
     ) -> SagaOutcome:
         """Restore every step to its pre-run state, in reverse DAG order, in one transaction.
 
-        `touched` (the nodes dbt executed) lets an in-process rollback skip restoring copies
-        of nodes dbt never ran; a recovery passes None and restores everything.
+        `touched` (the nodes dbt executed) lets an in-process rollback skip restoring the
+        copies of nodes dbt never ran; a recovery passes None and restores everything.
         """
-        outcome = SagaOutcome(self.run_id, RunStatus.ROLLED_BACK)
         ordered = sorted(records, key=lambda r: r.seq, reverse=True)
+        restore = [r.seq for r in ordered if touched is None or r.unique_id in touched]
         run_relations = {(r.schema, r.identifier) for r in records}
         try:
             with self.warehouse.transaction("sagaz_compensate"):
-                for done, record in enumerate(ordered, start=1):
-                    if touched is not None and record.unique_id not in touched:
-                        self.warehouse.call("release_step", step=record.as_macro_arg())
-                        action = "untouched"
-                    else:
-                        if record.kept_identifier:
-                            # Views outside the run that follow the current relation (Postgres
-                            # binds them to its OID) move to the backup before it is dropped,
-                            # then follow the backup's rename back to the original name.
-                            self._repoint_dependents(
-                                record, record.identifier, record.kept_identifier, run_relations, own_transactions=False
-                            )
-                        action = str(self.warehouse.call("restore_step", step=record.as_macro_arg()))
-                    if action == "missing":
-                        raise JournalError(
-                            f"{record.relation_label} existed before run {self.run_id}, but neither it nor "
-                            f"its backup ({record.kept_identifier or record.copy_identifier}) exists now"
-                        )
-                    self.journal.set_step_status(self.run_id, record.seq, "compensated")
-                    outcome.steps.append(StepOutcome(record, action))
-                    checkpoint("compensate-step")
-                    if progress is not None:
-                        progress(done, len(ordered), record)
-                self.journal.set_run_status(self.run_id, RunStatus.ROLLED_BACK, message)
+                # Views outside the run that follow the current relation (Postgres binds them
+                # to its OID) move to the backup before the current relation is dropped, and
+                # then follow the backup's rename back to the original name.
+                repoints = self._repoints(
+                    [r for r in ordered if r.kept_identifier and r.seq in restore],
+                    forward=False,
+                    skip=run_relations,
+                )
+                actions = self._call(
+                    "compensate_run",
+                    run_id=self.run_id,
+                    steps=[r.as_macro_arg() for r in ordered],
+                    restore_seqs=restore,
+                    repoints=repoints,
+                    message=message,
+                )
+                checkpoint("compensate-step")
             checkpoint("compensated")
         except BaseException as exc:
             raise TornWarehouseError(
@@ -143,101 +143,104 @@ class Saga:
                 "journal still holds every backup. Once the cause is fixed, run "
                 "`sagaz-dbt recover` with the same --project-dir/--profiles-dir/--target."
             ) from exc
-        outcome.steps.reverse()
+        if progress is not None:
+            progress(len(ordered), len(ordered))
+        outcome = SagaOutcome(self.run_id, RunStatus.ROLLED_BACK)
+        outcome.steps = [StepOutcome(r, str(actions.get(r.seq, "untouched"))) for r in sorted(records, key=lambda r: r.seq)]
         return outcome
 
     def release(self, records: list[StepRecord], keep_backups: int = 0) -> SagaOutcome:
         """The build succeeded: keep views that read a replaced relation working, then drop
         every backup and copy (or retain them for `sagaz-dbt rollback`)."""
         outcome = SagaOutcome(self.run_id, RunStatus.COMMITTED)
-        with self.warehouse.transaction("sagaz_commit"):
-            self.journal.set_run_status(self.run_id, RunStatus.COMMITTING)
+        outcome.warnings.extend(self._repoint_after_success([r for r in records if r.kept_identifier]))
         checkpoint("committing")
-        for record in records:
-            if record.kept_identifier:
-                outcome.warnings.extend(
-                    self._repoint_dependents(record, record.kept_identifier, record.identifier, set(), own_transactions=True)
-                )
+        ordered = sorted(records, key=lambda r: r.seq, reverse=True)
         try:
             with self.warehouse.transaction("sagaz_release"):
-                for record in sorted(records, key=lambda r: r.seq, reverse=True):
-                    if keep_backups > 0:
-                        status, action = "retained", "retained"
-                    else:
-                        dropped = self.warehouse.call("release_step", step=record.as_macro_arg())
-                        status, action = "released", ("released" if dropped else "no backup")
-                    self.journal.set_step_status(self.run_id, record.seq, status)
-                    outcome.steps.append(StepOutcome(record, action))
-                    checkpoint("release-step")
-                self.journal.set_run_status(self.run_id, RunStatus.COMMITTED)
+                actions = self._call(
+                    "release_run",
+                    run_id=self.run_id,
+                    steps=[r.as_macro_arg() for r in ordered],
+                    keep=keep_backups > 0,
+                )
+                checkpoint("release-step")
             checkpoint("released")
         except Exception as exc:
             raise WarehouseError(
                 f"run {self.run_id} succeeded, but its backups could not be released: {_first_line(exc)}\n"
-                "The warehouse holds the successful run's data; `sagaz-dbt recover` drops the "
-                "leftover sagaz backups."
+                "Until `sagaz-dbt recover` runs, the journal counts this run as unfinished, and "
+                "recovering it restores the pre-run state."
             ) from exc
-        outcome.steps.reverse()
+        outcome.steps = [StepOutcome(r, str(actions.get(r.seq, ""))) for r in sorted(records, key=lambda r: r.seq)]
         return outcome
 
     def drop_retained(self, records: list[StepRecord]) -> None:
         """Drop the backups a committed run retained (`gc`, or --keep-backups moving on)."""
         with self.warehouse.transaction("sagaz_gc"):
-            for record in sorted(records, key=lambda r: r.seq, reverse=True):
-                if record.status == "retained":
-                    self.warehouse.call("release_step", step=record.as_macro_arg())
-                    self.journal.set_step_status(self.run_id, record.seq, "released")
+            self._call("drop_retained_run", run_id=self.run_id, steps=[r.as_macro_arg() for r in records])
 
-    def _repoint_dependents(
-        self,
-        record: StepRecord,
-        from_identifier: str,
-        to_identifier: str,
-        skip: set[tuple[str, str]],
-        own_transactions: bool,
-    ) -> list[str]:
-        """Re-point the views that read `from_identifier` (Postgres binds views to OIDs) at
-        `to_identifier`.  After a successful run each view gets its own transaction, so one
-        that cannot follow (incompatible columns) is reported and the others still move."""
-        warnings: list[str] = []
+    # -- views bound to OIDs (Postgres) ------------------------------------------------------
 
-        def _dependents() -> list[dict[str, str]]:
-            return self.warehouse.call(
-                "dependent_views",
-                database=record.database,
-                schema=record.schema,
-                identifier=from_identifier,
-                unless_missing=to_identifier,
-            ) or []
+    def _repoints(
+        self, records: list[StepRecord], forward: bool, skip: set[tuple[str, str]]
+    ) -> dict[int, list[dict[str, str]]]:
+        """For each step: the outside views to re-point, with their rewritten SELECT.
 
-        if own_transactions:
-            with self.warehouse.transaction("sagaz_dependents"):
-                dependents = _dependents()
-        else:
-            dependents = _dependents()
-        for dep in dependents:
-            if SAGAZ_MARK in dep["name"] or (dep["schema"], dep["name"]) in skip:
+        forward (after success): views on the kept backup move to the new relation.
+        backward (rollback): views on the current relation move to the kept backup."""
+        if not records or not self.warehouse.binds_views_to_oids:
+            return {}
+        by_seq = {r.seq: r for r in records}
+        pairs = [
+            {
+                "seq": r.seq,
+                "schema": r.schema,
+                "identifier": r.kept_identifier if forward else r.identifier,
+                "target": r.identifier if forward else r.kept_identifier,
+            }
+            for r in records
+        ]
+        out: dict[int, list[dict[str, str]]] = {}
+        for view in self.warehouse.call("dependent_views_of", database=self.journal.database, pairs=pairs) or []:
+            if SAGAZ_MARK in view["name"] or (view["schema"], view["name"]) in skip:
                 continue  # a kept backup, or a view of this run that is restored on its own
-            select_sql = sqltext.repoint_view(dep["definition"], record.schema, from_identifier, to_identifier, self._dialect)
-            if not own_transactions:
-                self._replace_view(record, dep, select_sql)
-                continue
-            try:
-                with self.warehouse.transaction("sagaz_repoint"):
-                    self._replace_view(record, dep, select_sql)
-                checkpoint("repointed")
-            except Exception as exc:  # incompatible columns, unparsable SQL
-                warnings.append(
-                    f"view {dep['schema']}.{dep['name']} reads {record.relation_label}, whose new "
-                    f"version it cannot follow ({_first_line(exc)}); it is dropped as plain dbt "
-                    f"would drop it. Its definition was:\n{dep['definition']}"
-                )
-        return warnings
+            record = by_seq[int(view["seq"])]
+            old, new = (record.kept_identifier, record.identifier) if forward else (record.identifier, record.kept_identifier)
+            select_sql = sqltext.repoint_view(view["definition"], record.schema, str(old), str(new), self._dialect)
+            out.setdefault(record.seq, []).append(
+                {"schema": view["schema"], "name": view["name"], "select_sql": select_sql, "definition": view["definition"]}
+            )
+        return out
 
-    def _replace_view(self, record: StepRecord, dep: dict[str, str], select_sql: str) -> None:
-        self.warehouse.call(
-            "replace_view", database=record.database, schema=dep["schema"], identifier=dep["name"], select_sql=select_sql
-        )
+    def _repoint_after_success(self, records: list[StepRecord]) -> list[str]:
+        """Each view in its own transaction, so one that cannot follow (incompatible columns)
+        is reported, and dropped with the backup as plain dbt would drop it, while the
+        others still move."""
+        with self.warehouse.transaction("sagaz_dependents"):
+            repoints = self._repoints(records, forward=True, skip=set())
+        warnings: list[str] = []
+        by_seq = {r.seq: r for r in records}
+        for seq, views in repoints.items():
+            record = by_seq[seq]
+            for view in views:
+                try:
+                    with self.warehouse.transaction("sagaz_repoint"):
+                        self.warehouse.call(
+                            "replace_view",
+                            database=record.database,
+                            schema=view["schema"],
+                            identifier=view["name"],
+                            select_sql=view["select_sql"],
+                        )
+                    checkpoint("repointed")
+                except Exception as exc:
+                    warnings.append(
+                        f"view {view['schema']}.{view['name']} reads {record.relation_label}, whose new "
+                        f"version it cannot follow ({_first_line(exc)}); it is dropped as plain dbt "
+                        f"would drop it. Its definition was:\n{view['definition']}"
+                    )
+        return warnings
 
     # -- recovery --------------------------------------------------------------------------
 
@@ -247,8 +250,7 @@ class Saga:
             records = self.journal.steps(self.run_id)
         if status is RunStatus.COMMITTING:
             return self.release(records)
-        if status is RunStatus.ARMING:
-            # dbt never started: every relation is untouched; drop what arming left behind.
+        if status is RunStatus.ARMING:  # older journals: dbt never started
             return self.compensate(records, touched=set(), progress=progress, message="recovered: never built")
         return self.compensate(records, touched=None, progress=progress, message="recovered after interruption")
 
@@ -257,8 +259,8 @@ class Saga:
         return "postgres" if self.warehouse.adapter_type == "postgres" else "duckdb"
 
 
-def _row_detail(planned: PlannedStep, armed: dict) -> dict:
-    """What a row-level restore needs to know, when the node's pre-hook will take the backup."""
+def _row_detail(planned: PlannedStep, armed: dict[str, Any]) -> dict[str, Any]:
+    """What a row-level restore needs to know, when the node's pre-hook takes the backup."""
     snapshot = planned.snapshot
     if not snapshot.row_level or armed.get("copied") or not armed.get("copy_identifier"):
         return {}

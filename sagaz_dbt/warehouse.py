@@ -36,6 +36,11 @@ class Warehouse:
         return str(self.adapter.type())
 
     @property
+    def binds_views_to_oids(self) -> bool:
+        """Postgres views follow a renamed table; DuckDB views re-bind by name."""
+        return self.adapter_type == "postgres"
+
+    @property
     def database(self) -> str:
         return str(self.adapter.config.credentials.database)
 
