@@ -12,7 +12,10 @@
 {% macro journal_ensure(database, schema) -%}
   {%- set runs = sagaz_dbt.journal_relation(database, schema, 'sagaz_runs') -%}
   {%- set steps = sagaz_dbt.journal_relation(database, schema, 'sagaz_steps') -%}
-  {%- do adapter.create_schema(runs.without_identifier()) -%}
+  {#- Not adapter.create_schema: it commits the caller's transaction. -#}
+  {%- call statement('sagaz_journal_schema', auto_begin=True) -%}
+    {{ adapter.dispatch('create_journal_schema', 'sagaz_dbt')(runs.without_identifier()) }}
+  {%- endcall -%}
   {%- call statement('sagaz_journal_runs', auto_begin=True) -%}
     create table if not exists {{ runs }} (
       run_id varchar(64) not null,
@@ -51,6 +54,15 @@
   {%- call statement('sagaz_journal_migrate_steps', auto_begin=True) -%}
     alter table {{ steps }} add column if not exists detail text
   {%- endcall -%}
+{%- endmacro %}
+
+
+{% macro default__create_journal_schema(schema_relation) -%}
+  create schema if not exists {{ schema_relation.include(database=False) }}
+{%- endmacro %}
+
+{% macro duckdb__create_journal_schema(schema_relation) -%}
+  create schema if not exists {{ schema_relation }}
 {%- endmacro %}
 
 
