@@ -17,7 +17,7 @@ from typing import Iterator, Sequence
 
 from rich.console import Console
 
-from sagaz_dbt import package, report
+from sagaz_dbt import events, outputs, package, report
 from sagaz_dbt.args import DbtArgs
 from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.errors import JournalError, ProjectError, SagazError, TornWarehouseError, UsageError
@@ -29,6 +29,7 @@ from sagaz_dbt.hooks import inject as inject_hooks
 from sagaz_dbt.plan import make_plan
 from sagaz_dbt.runner import BuildOutcome, DbtSession, release_connections
 from sagaz_dbt.saga import Saga, SagaOutcome
+from sagaz_dbt.standin import make_standin
 from sagaz_dbt.warehouse import Warehouse
 
 #: Arms the rename override in the macro package for the duration of one run.
@@ -95,15 +96,30 @@ class Target:
         return f"run {last.run_id}, {last.status} since {last.started_at}: {last.command}"
 
 
-def open_target(command: str, tokens: Sequence[str], options: SagazOptions) -> Target:
-    """Validate the arguments, install the macro package and parse the project once."""
+def open_target(
+    command: str, tokens: Sequence[str], options: SagazOptions, out: Console | None = None
+) -> Target:
+    """Validate the arguments, install the macro package and parse the project once.
+
+    With `out` (recovery and the history commands), a project that no longer parses is
+    replaced by a stand-in that holds only sagaz-dbt's macros: restoring the warehouse must
+    not wait for someone to fix a model."""
     dbt_args = DbtArgs.parse(command, tokens)
     project_dir = dbt_args.project_dir
     if not (project_dir / "dbt_project.yml").is_file():
         raise ProjectError(f"no dbt_project.yml in {project_dir}: pass --project-dir or run from the project folder")
     package.install(project_dir)
     session = DbtSession(dbt_args)
-    manifest = session.parse()
+    try:
+        manifest = session.parse()
+    except ProjectError as exc:
+        if out is None:
+            raise
+        standin = make_standin(project_dir)
+        out.print(f"sagaz-dbt: the project does not parse ({exc}); using a stand-in with only sagaz-dbt's macros.")
+        dbt_args = DbtArgs.parse(command, [*tokens, "--project-dir", str(standin)])
+        session = DbtSession(dbt_args)
+        manifest = session.parse()
     warehouse = Warehouse(manifest)
     config = warehouse.config
     return Target(
@@ -120,8 +136,9 @@ def open_target(command: str, tokens: Sequence[str], options: SagazOptions) -> T
 def build(args: Sequence[str], *, command: str = "build", console: Console | None = None) -> BuildResult:
     """Run `dbt <command> ARGS` as a saga: on any error-severity failure, restore every
     relation the run touched; on success, leave exactly what dbt leaves."""
-    out = console or report.console()
     run_id = uuid.uuid4().hex
+    out = events.console_for(args, console or report.console(), run_id=run_id)
+    emitters = outputs.RunOutputs(args, out, run_id, command)  # events, lineage, CI files
     rpt = report.new_report(run_id, [command, *args])
     result = BuildResult(run_id=run_id, exit_code=2, status="not_started", report=rpt)
     phase = "setup"
@@ -138,13 +155,14 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 plan = make_plan(target.session.manifest, selected, target.args.full_refresh)
                 phase = "arming"
                 records = saga.arm(_run_record(target, run_id, command, args), plan)
+                emitters.armed(target, records)
                 for step in plan:
                     if step.snapshot.notice:
                         out.print(f"sagaz-dbt: {step.snapshot.notice}")
                 hooks = inject_hooks(target.session.manifest, records)
                 phase = "building"
                 try:
-                    dbt = target.session.build(callbacks=[hooks.on_event])
+                    dbt = target.session.build(callbacks=[hooks.on_event, *emitters.dbt_callbacks()])
                 finally:
                     hooks.remove()
                 checkpoint("built")
@@ -160,10 +178,12 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                     result.status = "committed"
                 else:
                     phase = "compensating"
+                    emitters.compensating(target, records, dbt)
                     with interrupts_deferred(out.print):
                         result.saga = saga.compensate(
                             records, touched=dbt.touched, message=_failure_message(dbt), progress=_progress(out)
                         )
+                    emitters.compensated(target)
                     result.status = "rolled_back"
                 rpt.add_saga(result.saga, {uid: o.status for uid, o in dbt.tracker.outcomes.items()})
                 result.exit_code = dbt.exit_code
@@ -185,6 +205,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
             release_connections()
     rpt.status, rpt.exit_code = result.status, result.exit_code
     rpt.message = str(result.error) if result.error is not None else ""
+    emitters.finished(result)  # JUnit XML, GitHub step summary, OpenLineage terminal events
     if target is not None:
         result.report_path = rpt.write(target.target_dir)
     report.print_summary(rpt, out)
@@ -199,11 +220,11 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
 
 def recover(args: Sequence[str], *, console: Console | None = None) -> list[SagaOutcome]:
     """Finish every interrupted run of this project and target."""
-    out = console or report.console()
+    out = events.console_for(args, console or report.console())
     split = split_args(args)
     with PROCESS_LOCK, _armed(None):
         try:
-            target = open_target("build", split.dbt_args, split.options)
+            target = open_target("build", split.dbt_args, split.options, out=out)
             with target.locked(out):
                 outcomes = recover_unfinished(target, out)
         finally:
@@ -263,11 +284,11 @@ def runs(args: Sequence[str]) -> list[RunSummary]:
 
 def rollback(run_id: str, args: Sequence[str], *, console: Console | None = None) -> SagaOutcome:
     """Undo the most recent committed run while its backups are retained (--keep-backups)."""
-    out = console or report.console()
+    out = events.console_for(args, console or report.console())
     split = split_args(args)
     with PROCESS_LOCK, _armed(None):
         try:
-            target = open_target("build", split.dbt_args, split.options)
+            target = open_target("build", split.dbt_args, split.options, out=out)
             with target.locked(out):
                 committed = target.own_runs([RunStatus.COMMITTED])
                 if not committed or committed[-1].run_id != run_id:
@@ -292,11 +313,11 @@ def rollback(run_id: str, args: Sequence[str], *, console: Console | None = None
 
 def gc(args: Sequence[str], *, keep: int = 0, console: Console | None = None) -> int:
     """Drop retained backups of all but the `keep` most recent committed runs."""
-    out = console or report.console()
+    out = events.console_for(args, console or report.console())
     split = split_args(args)
     with PROCESS_LOCK, _armed(None):
         try:
-            target = open_target("build", split.dbt_args, split.options)
+            target = open_target("build", split.dbt_args, split.options, out=out)
             with target.locked(out):
                 dropped = _drop_old_backups(target, keep=keep, out=out)
         finally:
@@ -348,11 +369,8 @@ def _run_record(target: Target, run_id: str, command: str, args: Sequence[str]) 
 
 
 def _progress(out: Console):  # type: ignore[no-untyped-def]
-    def _show(done: int, total: int, step: StepRecord) -> None:
-        if done == total or done % 25 == 0:
-            out.print(f"sagaz-dbt: restored {done} of {total} relation(s)", highlight=False)
-
-    return _show
+    """A live line on a terminal, plain lines in CI, JSON events under --log-format json."""
+    return events.progress(out)
 
 
 def _failure_message(dbt: BuildOutcome) -> str:

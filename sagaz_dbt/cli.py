@@ -10,29 +10,34 @@ from __future__ import annotations
 import sys
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
-from sagaz_dbt import __version__, api, report
+from sagaz_dbt import __version__, api, events, report
 from sagaz_dbt.errors import SagazError
+from sagaz_dbt.examples.cli import examples
 from sagaz_dbt.options import FLAG_HELP
 
 _PASS_THROUGH = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
 _TARGET_FLAGS = "Takes the build's --project-dir, --profiles-dir, --profile, --target and --vars."
 
 
-def _dbt_version() -> str:
-    try:
-        from dbt.version import __version__ as dbt_version
+def _versions() -> str:
+    """dbt-core's version and every installed adapter's, from the installed distributions
+    (cheap: nothing of dbt is imported)."""
+    from importlib import metadata
 
-        return str(dbt_version)
-    except Exception:  # pragma: no cover
-        return "unknown"
+    found = []
+    for dist in ("dbt-core", "dbt-duckdb", "dbt-postgres", "openlineage-python"):
+        try:
+            found.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return ", ".join(found) or "dbt-core not installed"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(
-    __version__, "--version", message=f"%(prog)s %(version)s (dbt-core {_dbt_version()})"
-)
+@click.version_option(__version__, "--version", message=f"%(prog)s %(version)s ({_versions()})")
 def cli() -> None:
     """A transactional drop-in for `dbt build`: if a test fails or a model errors, every
     relation the run touched is restored, and the exit code says so."""
@@ -61,6 +66,7 @@ _dbt_command("build", "Run `dbt build` as one transaction: all of it lands, or n
 _dbt_command("run", "Run `dbt run` as one transaction.")
 _dbt_command("seed", "Run `dbt seed` as one transaction.")
 _dbt_command("snapshot", "Run `dbt snapshot` as one transaction.")
+cli.add_command(examples)
 
 
 def _guarded(fn):  # type: ignore[no-untyped-def]
@@ -70,7 +76,9 @@ def _guarded(fn):  # type: ignore[no-untyped-def]
         try:
             return fn(*args, **kwargs)
         except SagazError as exc:
-            report.console().print(f"[red]sagaz-dbt: {exc}[/red]")
+            ctx = click.get_current_context(silent=True)
+            out = events.console_for(list(ctx.args) if ctx else [], report.console())
+            out.print(f"[red]sagaz-dbt: {escape(str(exc))}[/red]")
             sys.exit(exc.exit_code)
 
     wrapper.__name__ = fn.__name__

@@ -1,7 +1,7 @@
 """sagaz-dbt's own flags, taken out of the argument list before the rest goes to dbt.
 
-They are few and long-named (`--keep-backups`, `--wait`, `--journal-schema`) so they never
-shadow a dbt flag; everything else passes through untouched.
+They are few and long-named (`--keep-backups`, `--wait`, `--journal-schema`, `--junit-xml`) so
+they never shadow a dbt flag; everything else passes through untouched.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ class SagazOptions:
     wait: bool = False  # wait for another run on the same target instead of failing fast
     wait_timeout: float = 3600.0
     journal_schema: str = DEFAULT_SCHEMA
+    junit_xml: str | None = None  # where to write a JUnit XML report of the run (CI test tabs)
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class SplitArgs:
     dbt_args: list[str] = field(default_factory=list)
 
 
-_VALUED = {"--keep-backups", "--wait-timeout", "--journal-schema"}
+_VALUED = {"--keep-backups", "--wait-timeout", "--journal-schema", "--junit-xml"}
 _FLAGS = {"--wait", "--no-wait"}
 
 #: (flag, what it does) for help texts and the README.
@@ -36,6 +37,7 @@ FLAG_HELP: list[tuple[str, str]] = [
     ("--wait / --no-wait", "wait for another run on the same target to finish instead of failing fast (default: fail fast)"),
     ("--wait-timeout SECONDS", "how long --wait waits (default 3600)"),
     ("--journal-schema NAME", "schema of the run journal in the target database (default `sagaz`)"),
+    ("--junit-xml PATH", "write a JUnit XML report: one testcase per dbt node, plus one for the rollback"),
 ]
 
 
@@ -75,4 +77,9 @@ def _options(values: dict[str, str], wait: bool) -> SagazOptions:
     schema = values.get("--journal-schema", DEFAULT_SCHEMA)
     if not schema:
         raise UsageError("--journal-schema cannot be empty")
-    return SagazOptions(keep_backups=keep, wait=wait, wait_timeout=timeout, journal_schema=schema)
+    junit_xml = values.get("--junit-xml")
+    if junit_xml is not None and not junit_xml:
+        raise UsageError("--junit-xml needs a file path")
+    return SagazOptions(
+        keep_backups=keep, wait=wait, wait_timeout=timeout, journal_schema=schema, junit_xml=junit_xml
+    )

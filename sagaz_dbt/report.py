@@ -1,5 +1,8 @@
 """What a run tells its user: a saga summary after dbt's own output, and a JSON report
-under `target/sagaz/run_<id>.json` for machines."""
+under `target/sagaz/run_<id>.json` for machines (its schema: docs/run-report.md).
+
+Under dbt's `--log-format json` the summary is a few JSON events instead (see
+`sagaz_dbt.events`)."""
 
 from __future__ import annotations
 
@@ -13,10 +16,46 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from sagaz_dbt import events
 from sagaz_dbt.journal import StepRecord
 from sagaz_dbt.saga import SagaOutcome
 
+#: Bumped only when a key changes meaning or disappears; new keys may appear in any version.
 REPORT_VERSION = 1
+
+#: The top-level keys of run_<id>.json, in order (docs/run-report.md documents each).
+REPORT_KEYS = (
+    "report_version",
+    "sagaz_version",
+    "run_id",
+    "command",
+    "status",
+    "exit_code",
+    "started_at",
+    "finished_at",
+    "dbt_success",
+    "dbt_error",
+    "failed_nodes",
+    "steps",
+    "warnings",
+    "recovered_runs",
+    "message",
+)
+
+#: The keys of each entry of "steps".
+STEP_KEYS = (
+    "unique_id",
+    "resource_type",
+    "materialized",
+    "relation",
+    "existed_before",
+    "type_before",
+    "snapshot",
+    "node_status",
+    "action",
+    "rows_before",
+    "rows_after",
+)
 
 
 @dataclass
@@ -49,18 +88,32 @@ class RunReport:
                     "snapshot": snapshot_label(step),
                     "node_status": node_status.get(step.unique_id, "not run"),
                     "action": outcome.action,
+                    # Counted only when a consumer needs them (GitHub step summary), else null.
+                    "rows_before": None,
+                    "rows_after": None,
                 }
             )
         self.warnings.extend(saga.warnings)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON document, with exactly REPORT_KEYS in that order."""
+        data = {"report_version": REPORT_VERSION, "sagaz_version": _sagaz_version(), **self.__dict__}
+        return {key: data.get(key) for key in REPORT_KEYS}
 
     def write(self, target_dir: Path) -> Path:
         self.finished_at = _now()
         folder = target_dir / "sagaz"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"run_{self.run_id}.json"
-        payload = {"report_version": REPORT_VERSION, **self.__dict__}
+        payload = self.as_dict()
         path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
         return path
+
+
+def _sagaz_version() -> str:
+    from sagaz_dbt import __version__
+
+    return __version__
 
 
 def snapshot_label(step: StepRecord) -> str:
@@ -95,6 +148,9 @@ def console() -> Console:
 
 
 def print_summary(report: RunReport, out: Console) -> None:
+    if events.is_json(out):
+        _emit_summary(report, out)
+        return
     out.print()
     if report.status == "committed":
         released = sum(1 for s in report.steps if s["action"] == "released")
@@ -127,3 +183,41 @@ def print_summary(report: RunReport, out: Console) -> None:
         out.print(f"[bold red]sagaz-dbt: run {report.run_id} is NOT restored.[/bold red] {report.message}")
     for warning in report.warnings:
         out.print(f"[yellow]sagaz-dbt warning:[/yellow] {warning}")
+
+
+def _emit_summary(report: RunReport, out: Console) -> None:
+    """The summary as JSON events: one for the verdict, one per warning."""
+    steps = [
+        {key: step[key] for key in ("unique_id", "relation", "node_status", "snapshot", "action")}
+        for step in report.steps
+    ]
+    if report.status == "committed":
+        retained = sum(1 for s in report.steps if s["action"] == "retained")
+        events.fire(
+            out,
+            events.RUN_COMMITTED,
+            f"sagaz-dbt: run {report.run_id} committed: {len(report.steps)} relation(s) protected",
+            exit_code=report.exit_code,
+            relations=len(report.steps),
+            backups_retained=retained,
+            steps=steps,
+        )
+    elif report.status == "rolled_back":
+        events.fire(
+            out,
+            events.RUN_ROLLED_BACK,
+            f"sagaz-dbt: run {report.run_id} rolled back: the warehouse is exactly as it was before the run",
+            exit_code=report.exit_code,
+            failed_nodes=[f.get("unique_id") for f in report.failed_nodes],
+            steps=steps,
+        )
+    elif report.status == "torn":
+        events.fire(
+            out,
+            events.RUN_TORN,
+            f"sagaz-dbt: run {report.run_id} is NOT restored. {report.message}",
+            exit_code=report.exit_code,
+            message=report.message,
+        )
+    for warning in report.warnings:
+        events.fire(out, events.SAGAZ_WARNING, f"sagaz-dbt warning: {warning}", warning=warning)

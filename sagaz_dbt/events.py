@@ -1,0 +1,242 @@
+"""sagaz-dbt's own messages: rich text for people, JSON lines for machines.
+
+With dbt's `--log-format json` (or `DBT_LOG_FORMAT=json`) every line dbt prints is a JSON
+object; sagaz-dbt's lines then are too, in dbt's envelope, so one log pipeline reads both:
+
+    {"info": {"name": "RunRolledBack", "code": "SGZ003", "level": "warn", "msg": "...",
+              "ts": "2026-11-23T16:38:57.623059Z", "pid": 123, "thread": "MainThread",
+              "invocation_id": "<dbt's>", "category": "sagaz", "extra": {}},
+     "data": {"run_id": "...", ...}}
+
+The console handed around the code base is a `rich.console.Console` either way: under JSON
+it is a `JsonConsole`, whose `print` turns any message (even one printed with plain
+`console.print`) into a `SagazMessage` event, so nothing else ever reaches stdout.  The named
+events below carry structured `data`; `fire` prints them as text or emits them as JSON.
+
+Colour follows dbt: `--no-use-colors`, `DBT_USE_COLORS=false` and `NO_COLOR` turn it off.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import IO, Any, Callable, Sequence
+
+from rich.console import Console
+from rich.text import Text
+
+CATEGORY = "sagaz"
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    code: str
+    level: str  # debug | info | warn | error, as dbt
+
+
+RUN_ARMED = EventType("RunArmed", "SGZ001", "info")
+RUN_COMMITTED = EventType("RunCommitted", "SGZ002", "info")
+RUN_ROLLED_BACK = EventType("RunRolledBack", "SGZ003", "warn")  # also: compensation finished
+RUN_TORN = EventType("RunNotRestored", "SGZ004", "error")
+COMPENSATION_STARTED = EventType("CompensationStarted", "SGZ010", "info")
+COMPENSATION_PROGRESS = EventType("CompensationProgress", "SGZ011", "info")
+SAGAZ_WARNING = EventType("SagazWarning", "SGZ020", "warn")
+SAGAZ_MESSAGE = EventType("SagazMessage", "SGZ030", "info")
+
+#: Every event sagaz-dbt emits, for the docs and the tests.
+ALL = (
+    RUN_ARMED,
+    RUN_COMMITTED,
+    RUN_ROLLED_BACK,
+    RUN_TORN,
+    COMPENSATION_STARTED,
+    COMPENSATION_PROGRESS,
+    SAGAZ_WARNING,
+    SAGAZ_MESSAGE,
+)
+
+_FALSE = ("0", "false", "no", "off")
+
+
+# -- what the user asked for ------------------------------------------------------------------
+
+
+def _flag_value(tokens: Sequence[str], flag: str) -> str | None:
+    """The value of `--flag VALUE` or `--flag=VALUE` (the last one wins, as in click)."""
+    found: str | None = None
+    tokens = list(tokens)
+    for i, token in enumerate(tokens):
+        if token == flag and i + 1 < len(tokens):
+            found = tokens[i + 1]
+        elif token.startswith(flag + "="):
+            found = token.split("=", 1)[1]
+    return found
+
+
+def log_format(tokens: Sequence[str]) -> str:
+    """dbt's console log format for these arguments: text, debug, json or default."""
+    value = _flag_value(tokens, "--log-format") or os.environ.get("DBT_LOG_FORMAT") or "default"
+    return value.strip().lower()
+
+
+def use_colors(tokens: Sequence[str]) -> bool:
+    """dbt's --use-colors/--no-use-colors, DBT_USE_COLORS, and the NO_COLOR convention."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    for token in reversed(list(tokens)):
+        if token == "--no-use-colors":
+            return False
+        if token == "--use-colors":
+            return True
+    return os.environ.get("DBT_USE_COLORS", "").strip().lower() not in _FALSE
+
+
+def console_for(tokens: Sequence[str], console: Console, run_id: str | None = None) -> Console:
+    """The console sagaz-dbt's messages go to, for the user's dbt arguments."""
+    if isinstance(console, JsonConsole):
+        console.run_id = run_id or console.run_id
+        return console
+    if log_format(tokens) == "json":
+        return JsonConsole(file=console.file, run_id=run_id)
+    if not use_colors(tokens):
+        console.no_color = True
+    return console
+
+
+# -- JSON lines -------------------------------------------------------------------------------
+
+
+def _dbt_invocation_id() -> str | None:
+    """dbt's invocation id of the latest dbt command in this process (after the build: the
+    build's, as in run_results.json).  None before dbt was imported."""
+    module = sys.modules.get("dbt_common.invocation")
+    if module is None:
+        return None
+    try:
+        return str(module.get_invocation_id())
+    except Exception:  # pragma: no cover - dbt internals moved
+        return None
+
+
+def envelope(event: EventType, msg: str, data: dict[str, Any], level: str | None = None) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "category": CATEGORY,
+        "code": event.code,
+        "extra": {},
+        "level": level or event.level,
+        "msg": msg,
+        "name": event.name,
+        "pid": os.getpid(),
+        "thread": threading.current_thread().name,
+        "ts": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+    }
+    invocation_id = _dbt_invocation_id()
+    if invocation_id:
+        info["invocation_id"] = invocation_id
+    return {"data": data, "info": info}
+
+
+class JsonConsole(Console):
+    """A console whose every message is one JSON line in dbt's envelope."""
+
+    def __init__(self, file: IO[str] | None = None, run_id: str | None = None) -> None:
+        super().__init__(file=file, no_color=True, highlight=False, soft_wrap=True, width=10_000)
+        self.run_id = run_id
+        self._write_lock = threading.Lock()
+
+    def emit(self, event: EventType, msg: str, level: str | None = None, **data: Any) -> None:
+        payload = {"run_id": self.run_id, **data} if self.run_id else dict(data)
+        line = json.dumps(envelope(event, msg, payload, level), default=str, sort_keys=True)
+        with self._write_lock:
+            self.file.write(line + "\n")
+            self.file.flush()
+
+    def print(self, *objects: Any, sep: str = " ", end: str = "\n", **kwargs: Any) -> None:  # type: ignore[override]
+        """Any plain `console.print` becomes a SagazMessage; the level follows its colour."""
+        if not objects:
+            return  # blank spacer lines mean nothing to a machine
+        level = "info"
+        parts: list[str] = []
+        for obj in objects:
+            if isinstance(obj, str):
+                text = Text.from_markup(obj) if kwargs.get("markup", True) else Text(obj)
+                level = _worst(level, _level_of(obj))
+                parts.append(text.plain)
+            else:  # a table or another renderable: its plain-text rendering
+                buffer = io.StringIO()
+                Console(file=buffer, no_color=True, width=160, highlight=False).print(obj)
+                parts.append(buffer.getvalue().rstrip("\n"))
+        msg = sep.join(parts).strip()
+        if msg:
+            self.emit(SAGAZ_MESSAGE, msg, level=level)
+
+
+def _level_of(markup: str) -> str:
+    head = markup.lstrip()[:24].lower()
+    if head.startswith("[") and "red" in head.split("]", 1)[0]:
+        return "error"
+    if head.startswith("[") and "yellow" in head.split("]", 1)[0]:
+        return "warn"
+    return "info"
+
+
+_ORDER = {"debug": 0, "info": 1, "warn": 2, "error": 3}
+
+
+def _worst(a: str, b: str) -> str:
+    return a if _ORDER[a] >= _ORDER[b] else b
+
+
+# -- firing -----------------------------------------------------------------------------------
+
+
+def is_json(out: Console) -> bool:
+    return isinstance(out, JsonConsole)
+
+
+def fire(out: Console, event: EventType, msg: str, markup: str | None = None, **data: Any) -> None:
+    """Tell the user: `markup` (or `msg`) as text, or `msg` and `data` as one JSON line."""
+    if isinstance(out, JsonConsole):
+        out.emit(event, msg, **data)
+    elif markup is not None:
+        out.print(markup, highlight=False)
+    else:
+        out.print(msg, markup=False, highlight=False)
+
+
+def live_terminal(out: Console) -> bool:
+    """A person watching a terminal (not a CI log, a file or a pipe)."""
+    return not is_json(out) and out.is_terminal and not os.environ.get("CI")
+
+
+def progress(out: Console) -> Callable[..., None]:
+    """The compensation's progress callback (`saga.Progress`, called with `done, total` and,
+    when the saga reports relation by relation, the step): one live line on a terminal,
+    plain lines in CI logs and files, CompensationProgress events under JSON."""
+    live = live_terminal(out)
+    state = {"width": 0}
+
+    def show(done: int, total: int, step: Any = None) -> None:
+        line = f"sagaz-dbt: {done} of {total} relations restored"
+        data: dict[str, Any] = {"done": done, "total": total}
+        if step is not None:
+            data["unique_id"] = step.unique_id
+            data["relation"] = {"database": step.database, "schema": step.schema, "identifier": step.identifier}
+        if is_json(out):
+            fire(out, COMPENSATION_PROGRESS, line, **data)
+        elif live:
+            padded = line.ljust(state["width"])
+            state["width"] = len(line)
+            out.file.write("\r" + padded + ("\n" if done >= total else ""))
+            out.file.flush()
+        else:
+            suffix = f" ({step.schema}.{step.identifier})" if step is not None else ""
+            out.print(line + suffix, markup=False, highlight=False)
+
+    return show
