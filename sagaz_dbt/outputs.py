@@ -127,14 +127,14 @@ class RunOutputs:
     def _count(self, target: Any, records: list[Any], key: str) -> None:
         """Exact row counts of the tables among `records` (views are not counted)."""
         warehouse = target.warehouse
-        for record in records:
-            with warehouse.transaction("sagaz_count"):
-                adapter = warehouse.adapter
-                relation = adapter.get_relation(database=record.database, schema=record.schema, identifier=record.identifier)
-                if relation is None or not relation.is_table:
-                    continue
-                _, table = adapter.execute(f"select count(*) from {relation}", fetch=True)
-                self.row_counts.setdefault(record.unique_id, {})[key] = int(table.rows[0][0])
+        steps = [
+            {"unique_id": r.unique_id, "database": r.database, "schema": r.schema, "identifier": r.identifier}
+            for r in records
+        ]
+        with warehouse.transaction("sagaz_count"):
+            counts = warehouse.call("count_rows", steps=steps) or {}
+        for unique_id, rows in counts.items():
+            self.row_counts.setdefault(unique_id, {})[key] = int(rows)
 
     def _guard(self, what: str, fn: Callable[[], Any]) -> None:
         try:
