@@ -1,0 +1,7 @@
+-- Product dimension.
+select
+    sku,
+    product_name,
+    category,
+    unit_price
+from {{ ref('stg_products') }}

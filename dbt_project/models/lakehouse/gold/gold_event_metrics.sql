@@ -1,0 +1,18 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='batch_date',
+    on_schema_change='fail',
+) }}
+-- Gold: events, users and revenue per batch and event type.
+select
+    batch_date,
+    event_type,
+    count(*) as events,
+    count(distinct user_id) as users,
+    cast(coalesce(sum(amount), 0) as decimal(14, 2)) as revenue
+from {{ ref('silver_events') }}
+{%- if sagaz_example.batch_date() %}
+where batch_date = {{ sagaz_example.batch_literal() }}
+{%- endif %}
+group by batch_date, event_type
