@@ -185,6 +185,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                         )
                     emitters.compensated(target)
                     result.status = "rolled_back"
+                    result.saga.warnings.extend(_kept_failure_tables(dbt, target.args))
                 rpt.add_saga(result.saga, {uid: o.status for uid, o in dbt.tracker.outcomes.items()})
                 result.exit_code = dbt.exit_code
         except TornWarehouseError as exc:
@@ -371,6 +372,24 @@ def _run_record(target: Target, run_id: str, command: str, args: Sequence[str]) 
 def _progress(out: Console):  # type: ignore[no-untyped-def]
     """A live line on a terminal, plain lines in CI, JSON events under --log-format json."""
     return events.progress(out)
+
+
+def _kept_failure_tables(dbt: BuildOutcome, args: DbtArgs) -> list[str]:
+    """Tests with store_failures write their failing rows to audit tables.  Those are the
+    evidence of why the run failed, so the rollback keeps them; say so."""
+    flag = bool(args.params.get("store_failures"))
+    tables = []
+    for res in dbt.results:
+        node = getattr(res, "node", None)
+        if node is None or str(node.resource_type) != "test" or not getattr(node, "relation_name", None):
+            continue
+        configured = getattr(node.config, "store_failures", None)
+        if configured if configured is not None else flag:
+            tables.append(str(node.relation_name))
+    if not tables:
+        return []
+    shown = ", ".join(tables[:5]) + (" ..." if len(tables) > 5 else "")
+    return [f"kept {len(tables)} test failure table(s) written by --store-failures, for inspection: {shown}"]
 
 
 def _failure_message(dbt: BuildOutcome) -> str:
