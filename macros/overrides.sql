@@ -1,10 +1,10 @@
 {#-
-  The two places where sagaz-dbt hooks into dbt's own materializations.
+  The places where sagaz-dbt hooks into dbt's own materializations.
 
   dbt resolves macros that the *adapter* calls by name (adapter.rename_relation,
   adapter.drop_relation, the Postgres relation-link query) with package macros ahead of
   dbt's internal ones, so defining them here overrides dbt for every project that has this
-  package in its packages folder, without any edit to the project's files.  Both
+  package in its packages folder, without any edit to the project's files.  All
   overrides are inert unless a sagaz-dbt run has armed them (SAGAZ_DBT_RUN_ID is set), so
   a plain `dbt build` on the same project behaves exactly as before.
 -#}
@@ -38,4 +38,51 @@
     {{- return([]) -}}
   {%- endif -%}
   {{- return(dbt.postgres__get_relations()) -}}
+{%- endmacro %}
+
+
+{% macro drop_relation(relation) -%}
+  {#-
+    dbt drops a seed's table before a full-refresh reload with DROP ... CASCADE.  On Postgres
+    that also drops every view that reads the seed (staging models, hand-made views), whose
+    pre-run definitions would then be lost.  While armed, the pre-run relation is renamed to
+    its sagaz name instead: the views follow it by OID, compensation swaps it back, and
+    release drops it after re-pointing the views.
+  -#}
+  {{- return(adapter.dispatch('drop_or_keep', 'sagaz_dbt')(relation)) -}}
+{%- endmacro %}
+
+{% macro default__drop_or_keep(relation) -%}
+  {{- return(adapter.dispatch('drop_relation', 'dbt')(relation)) -}}
+{%- endmacro %}
+
+{% macro postgres__drop_or_keep(relation) -%}
+  {%- set name = relation.identifier or '' -%}
+  {%- if sagaz_dbt.is_armed() and name and 'sagaz' not in name
+        and not name.endswith('__dbt_backup') and not name.endswith('__dbt_tmp') -%}
+    {%- set kept = sagaz_dbt.kept_relation(make_backup_relation(relation, relation.type)) -%}
+    {#- Only a relation this run armed (a step) may be kept: anything else (a test's audit
+        table, a temporary relation) would become a backup no journal entry knows of. -#}
+    {%- if sagaz_dbt.is_journaled_backup(kept)
+          and adapter.get_relation(database=kept.database, schema=kept.schema, identifier=kept.identifier) is none -%}
+      {{- log("sagaz-dbt: keeping " ~ relation ~ " as " ~ kept ~ " instead of dropping it") -}}
+      {{- return(adapter.dispatch('rename_relation', 'dbt')(relation, kept)) -}}
+    {%- endif -%}
+  {%- endif -%}
+  {{- return(adapter.dispatch('drop_relation', 'dbt')(relation)) -}}
+{%- endmacro %}
+
+
+{% macro is_journaled_backup(kept) -%}
+  {%- set journal_schema = env_var('SAGAZ_DBT_JOURNAL', '') -%}
+  {%- if not journal_schema -%}
+    {{- return(false) -}}
+  {%- endif -%}
+  {%- set steps = sagaz_dbt.journal_relation(kept.database, journal_schema, 'sagaz_steps') -%}
+  {%- set sql -%}
+    select count(*) from {{ steps }}
+    where run_id = {{ sagaz_dbt.sql_string(env_var('SAGAZ_DBT_RUN_ID', '')) }}
+      and kept_identifier = {{ sagaz_dbt.sql_string(kept.identifier) }}
+  {%- endset -%}
+  {{- return(run_query(sql).columns[0].values()[0] > 0) -}}
 {%- endmacro %}

@@ -34,6 +34,8 @@ from sagaz_dbt.warehouse import Warehouse
 
 #: Arms the rename override in the macro package for the duration of one run.
 RUN_ID_ENV = "SAGAZ_DBT_RUN_ID"
+#: Where the armed overrides find this run's journal.
+JOURNAL_ENV = "SAGAZ_DBT_JOURNAL"
 
 
 @dataclass
@@ -140,16 +142,21 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
     out = events.console_for(args, console or report.console(), run_id=run_id)
     emitters = outputs.RunOutputs(args, out, run_id, command)  # events, lineage, CI files
     rpt = report.new_report(run_id, [command, *args])
+    clock = report.PhaseClock(rpt.timings)
     result = BuildResult(run_id=run_id, exit_code=2, status="not_started", report=rpt)
     phase = "setup"
     target: Target | None = None
     with PROCESS_LOCK, _armed(run_id), sigterm_as_interrupt():
         try:
             split = split_args(args)
+            os.environ[JOURNAL_ENV] = split.options.journal_schema  # read by the drop override
             target = open_target(command, split.dbt_args, split.options)
+            clock.lap("parse")
             selected = target.session.select()
+            clock.lap("select")
             with target.locked(out):
                 result.recovered = recover_unfinished(target, out)
+                clock.lap("lock")
                 rpt.recovered_runs = [r.run_id for r in result.recovered]
                 saga = Saga(target.warehouse, target.journal, run_id)
                 plan = make_plan(target.session.manifest, selected, target.args.full_refresh)
@@ -160,12 +167,14 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                     if step.snapshot.notice:
                         out.print(f"sagaz-dbt: {step.snapshot.notice}")
                 hooks = inject_hooks(target.session.manifest, records)
+                clock.lap("arm")
                 phase = "building"
                 try:
                     dbt = target.session.build(callbacks=[hooks.on_event, *emitters.dbt_callbacks()])
                 finally:
                     hooks.remove()
                 checkpoint("built")
+                clock.lap("build")
                 result.dbt = dbt
                 rpt.dbt_success = dbt.success
                 rpt.dbt_error = str(dbt.exception) if dbt.exception is not None else None
@@ -175,6 +184,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                     with interrupts_deferred(out.print):
                         result.saga = saga.release(records, keep_backups=split.options.keep_backups)
                         _drop_old_backups(target, keep=split.options.keep_backups, out=out)
+                    clock.lap("release")
                     result.status = "committed"
                 else:
                     phase = "compensating"
@@ -183,6 +193,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                         result.saga = saga.compensate(
                             records, touched=dbt.touched, message=_failure_message(dbt), progress=_progress(out)
                         )
+                    clock.lap("compensate")
                     emitters.compensated(target)
                     result.status = "rolled_back"
                     result.saga.warnings.extend(_kept_failure_tables(dbt, target.args))
@@ -207,6 +218,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
     rpt.status, rpt.exit_code = result.status, result.exit_code
     rpt.message = str(result.error) if result.error is not None else ""
     emitters.finished(result)  # JUnit XML, GitHub step summary, OpenLineage terminal events
+    clock.total()
     if target is not None:
         result.report_path = rpt.write(target.target_dir)
     report.print_summary(rpt, out)
@@ -351,6 +363,7 @@ def _armed(run_id: str | None) -> Iterator[None]:
     try:
         yield
     finally:
+        os.environ.pop(JOURNAL_ENV, None)
         if previous is None:
             os.environ.pop(RUN_ID_ENV, None)
         else:
