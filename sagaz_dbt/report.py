@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,6 +41,7 @@ REPORT_KEYS = (
     "warnings",
     "recovered_runs",
     "message",
+    "timings",
 )
 
 #: The keys of each entry of "steps".
@@ -73,6 +75,7 @@ class RunReport:
     warnings: list[str] = field(default_factory=list)
     recovered_runs: list[str] = field(default_factory=list)
     message: str = ""
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (PhaseClock)
 
     def add_saga(self, saga: SagaOutcome, node_status: dict[str, str]) -> None:
         for outcome in saga.steps:
@@ -128,6 +131,22 @@ def snapshot_label(step: StepRecord) -> str:
     if step.kept_identifier:
         return "kept (zero-copy)"
     return "none (new)"
+
+
+class PhaseClock:
+    """Seconds spent in each phase of a run, for the report's `timings`."""
+
+    def __init__(self, into: dict[str, float]) -> None:
+        self.into = into
+        self.start = self.last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.into[phase] = round(now - self.last, 3)
+        self.last = now
+
+    def total(self) -> None:
+        self.into["total"] = round(time.perf_counter() - self.start, 3)
 
 
 def _now() -> str:
