@@ -11,6 +11,8 @@
                  'copy_identifier': none, 'keys_identifier': none, 'index_ddl': [], 'copied': false} -%}
   {%- set existing = adapter.get_relation(database=step.database, schema=step.schema, identifier=step.identifier) -%}
   {%- if existing is none -%}
+    {#- A schema the run creates for it is dropped again by a rollback, when left empty. -#}
+    {%- do out.update({'new_schema': not adapter.check_schema_exists(step.database, step.schema)}) -%}
     {{- return(out) -}}
   {%- endif -%}
   {%- do out.update({'pre_type': existing.type | string, 'identifier': existing.identifier}) -%}

@@ -117,7 +117,36 @@
     {%- endif -%}
     {%- do actions.update({step.seq: action}) -%}
   {%- endfor -%}
+  {%- do sagaz_dbt.drop_created_schemas(steps) -%}
   {%- do sagaz_dbt.journal_set_all_steps_status(database, schema, run_id, 'compensated') -%}
   {%- do sagaz_dbt.journal_set_run_status(database, schema, run_id, 'rolled_back', message) -%}
   {{- return(actions) -}}
+{%- endmacro %}
+
+
+{% macro drop_created_schemas(steps) -%}
+  {#- Schemas that did not exist before the run and hold nothing after the rollback. -#}
+  {%- set seen = [] -%}
+  {%- for step in steps -%}
+    {%- set detail = fromjson(step.detail) if step.detail else {} -%}
+    {%- set key = step.database_name ~ '.' ~ step.schema_name -%}
+    {%- if detail.get('new_schema') and key not in seen -%}
+      {%- do seen.append(key) -%}
+      {%- set schema_relation = api.Relation.create(database=step.database_name, schema=step.schema_name).without_identifier() -%}
+      {%- if adapter.check_schema_exists(step.database_name, step.schema_name)
+            and (list_relations_without_caching(schema_relation).rows | length) == 0 -%}
+        {%- call statement('sagaz_drop_created_schema', auto_begin=True) -%}
+          {{ adapter.dispatch('drop_empty_schema', 'sagaz_dbt')(schema_relation) }}
+        {%- endcall -%}
+      {%- endif -%}
+    {%- endif -%}
+  {%- endfor -%}
+{%- endmacro %}
+
+{% macro default__drop_empty_schema(schema_relation) -%}
+  drop schema {{ schema_relation.include(database=False) }}
+{%- endmacro %}
+
+{% macro duckdb__drop_empty_schema(schema_relation) -%}
+  drop schema {{ schema_relation }}
 {%- endmacro %}

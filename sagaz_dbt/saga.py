@@ -96,7 +96,7 @@ class Saga:
                 sqltext.qualify_index_ddl(ddl, planned.database, planned.schema, self._dialect)
                 for ddl in out["index_ddl"] or []
             ],
-            detail=_row_detail(planned, out),
+            detail={**_row_detail(planned, out), **({"new_schema": True} if out.get("new_schema") else {})},
         )
 
     # -- backward --------------------------------------------------------------------------

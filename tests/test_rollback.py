@@ -98,13 +98,9 @@ def test_failed_run_drops_relations_it_created(engine, built):
     assert acts["model.shop.loyalty_emails"] == "dropped", acts
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a rollback drops the relations a run created but not the schemas it created "
-    "(dbt's create schema for a new +schema is never journaled); the same on Postgres",
-)
-def test_failed_run_drops_schemas_it_created(built):
-    project = built("duckdb")
+@pytest.mark.parametrize("engine", ENGINES)
+def test_failed_run_drops_schemas_it_created(engine, built):
+    project = built(engine)
     schemas_before = project.schemas()
     project.write(
         "models/loyalty/loyalty_tiers.sql",
