@@ -1,0 +1,1 @@
+"""Benchmarks: sagaz-dbt against plain dbt build (see benchmarks/README.md)."""

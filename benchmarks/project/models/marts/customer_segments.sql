@@ -1,0 +1,3 @@
+select segment, country_code, count(*) as customers, sum(orders) as orders, sum(revenue) as revenue
+from {{ ref('dim_customers') }}
+group by 1, 2

@@ -1,0 +1,4 @@
+select country_code as country_key, event_date,
+       count(*) as events, count(distinct session_id) as sessions, sum(event_value) as event_value
+from {{ ref('int_events_enriched') }}
+group by 1, 2

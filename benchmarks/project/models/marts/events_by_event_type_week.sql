@@ -1,0 +1,10 @@
+with g as (
+    select event_type_key,
+           {{ week_of('event_date') }} as week_start,
+           sum(events) as events,
+           sum(event_value) as event_value
+    from {{ ref('events_by_event_type_day') }}
+    group by 1, 2
+)
+select g.*, {{ grain_key(['event_type_key', 'week_start']) }} as grain_key
+from g

@@ -1,0 +1,4 @@
+select method as method_key, paid_date,
+       count(*) as payments, sum(amount) as amount
+from {{ ref('int_payments_enriched') }}
+group by 1, 2

@@ -1,0 +1,12 @@
+with g as (
+    select status_key,
+           {{ week_of('order_date') }} as week_start,
+           sum(orders) as orders,
+           sum(units) as units,
+           sum(revenue) as revenue,
+           sum(cost) as cost
+    from {{ ref('sales_by_status_day') }}
+    group by 1, 2
+)
+select g.*, {{ grain_key(['status_key', 'week_start']) }} as grain_key
+from g

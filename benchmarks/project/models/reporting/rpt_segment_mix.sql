@@ -1,0 +1,1 @@
+select segment, sum(customers) as customers, sum(revenue) as revenue from {{ ref('customer_segments') }} group by segment

@@ -1,0 +1,1 @@
+select channel, channel_group, is_online from {{ ref('channels') }}

@@ -1,0 +1,1 @@
+select method, settlement from {{ ref('payment_methods') }}
