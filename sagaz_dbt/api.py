@@ -234,14 +234,8 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
 def recover(args: Sequence[str], *, console: Console | None = None) -> list[SagaOutcome]:
     """Finish every interrupted run of this project and target."""
     out = events.console_for(args, console or report.console())
-    split = split_args(args)
-    with PROCESS_LOCK, _armed(None):
-        try:
-            target = open_target("build", split.dbt_args, split.options, out=out)
-            with target.locked(out):
-                outcomes = recover_unfinished(target, out)
-        finally:
-            release_connections()
+    with _maintenance(args, out) as target:
+        outcomes = recover_unfinished(target, out)
     if not outcomes:
         out.print("sagaz-dbt: nothing to recover: every run on this target is committed or rolled back.")
     return outcomes
@@ -275,68 +269,69 @@ class RunSummary:
 
 def runs(args: Sequence[str]) -> list[RunSummary]:
     """The run history of this target, oldest first."""
-    split = split_args(args)
-    with PROCESS_LOCK, _armed(None):
-        try:
-            target = open_target("build", split.dbt_args, split.options)
-            out: list[RunSummary] = []
-            for run in target.own_runs():
-                steps = target.steps(run.run_id)
-                out.append(
-                    RunSummary(
-                        run=run,
-                        steps=len(steps),
-                        compensated=sum(1 for s in steps if s.status == "compensated"),
-                        retained=sum(1 for s in steps if s.status == "retained"),
-                    )
+    with _maintenance(args, None, lock=False) as target:
+        out: list[RunSummary] = []
+        for run in target.own_runs():
+            steps = target.steps(run.run_id)
+            out.append(
+                RunSummary(
+                    run=run,
+                    steps=len(steps),
+                    compensated=sum(1 for s in steps if s.status == "compensated"),
+                    retained=sum(1 for s in steps if s.status == "retained"),
                 )
-            return out
-        finally:
-            release_connections()
+            )
+        return out
 
 
 def rollback(run_id: str, args: Sequence[str], *, console: Console | None = None) -> SagaOutcome:
     """Undo the most recent committed run while its backups are retained (--keep-backups)."""
     out = events.console_for(args, console or report.console())
-    split = split_args(args)
-    with PROCESS_LOCK, _armed(None):
-        try:
-            target = open_target("build", split.dbt_args, split.options, out=out)
-            with target.locked(out):
-                committed = target.own_runs([RunStatus.COMMITTED])
-                if not committed or committed[-1].run_id != run_id:
-                    latest = committed[-1].run_id if committed else "none"
-                    raise UsageError(
-                        f"only the most recent committed run of this target can be rolled back (it is {latest})"
-                    )
-                steps = target.steps(run_id)
-                if not steps or any(s.status != "retained" for s in steps):
-                    raise UsageError(
-                        f"run {run_id} kept no backups; run builds with --keep-backups N to make them undoable"
-                    )
-                with interrupts_deferred(out.print):
-                    outcome = Saga(target.warehouse, target.journal, run_id).compensate(
-                        steps, touched=None, message="rolled back by `sagaz-dbt rollback`", progress=_progress(out)
-                    )
-            out.print(f"sagaz-dbt: run {run_id} rolled back: {len(steps)} relation(s) restored to their pre-run state.")
-            return outcome
-        finally:
-            release_connections()
+    with _maintenance(args, out) as target:
+        committed = target.own_runs([RunStatus.COMMITTED])
+        if not committed or committed[-1].run_id != run_id:
+            latest = committed[-1].run_id if committed else "none"
+            raise UsageError(
+                f"only the most recent committed run of this target can be rolled back (it is {latest})"
+            )
+        steps = target.steps(run_id)
+        if not steps or any(s.status != "retained" for s in steps):
+            raise UsageError(
+                f"run {run_id} kept no backups; run builds with --keep-backups N to make them undoable"
+            )
+        with interrupts_deferred(out.print):
+            outcome = Saga(target.warehouse, target.journal, run_id).compensate(
+                steps, touched=None, message="rolled back by `sagaz-dbt rollback`", progress=_progress(out)
+            )
+        out.print(f"sagaz-dbt: run {run_id} rolled back: {len(steps)} relation(s) restored to their pre-run state.")
+        return outcome
 
 
 def gc(args: Sequence[str], *, keep: int = 0, console: Console | None = None) -> int:
     """Drop retained backups of all but the `keep` most recent committed runs."""
     out = events.console_for(args, console or report.console())
+    with _maintenance(args, out) as target:
+        dropped = _drop_old_backups(target, keep=keep, out=out)
+    out.print(f"sagaz-dbt: dropped the backups of {dropped} run(s).")
+    return dropped
+
+
+@contextmanager
+def _maintenance(args: Sequence[str], out: Console | None, lock: bool = True) -> Iterator[Target]:
+    """The set-up the commands other than build share: the target, parsed (or stood in for,
+    when `out` is given and the project no longer parses), locked unless only read."""
     split = split_args(args)
     with PROCESS_LOCK, _armed(None):
         try:
             target = open_target("build", split.dbt_args, split.options, out=out)
-            with target.locked(out):
-                dropped = _drop_old_backups(target, keep=keep, out=out)
+            if lock:
+                assert out is not None
+                with target.locked(out):
+                    yield target
+            else:
+                yield target
         finally:
             release_connections()
-    out.print(f"sagaz-dbt: dropped the backups of {dropped} run(s).")
-    return dropped
 
 
 def _drop_old_backups(target: Target, keep: int, out: Console) -> int:

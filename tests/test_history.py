@@ -1,0 +1,60 @@
+"""Run history, manual rollback of a committed run, and gc of kept backups (DuckDB)."""
+
+from __future__ import annotations
+
+import io
+from typing import Callable
+
+from rich.console import Console
+
+import sagaz_dbt.api as api
+from sagaz_dbt.runner import release_connections
+
+from helpers.project import Project, assert_same_state
+
+
+def _quiet() -> Console:
+    return Console(file=io.StringIO(), width=200, no_color=True)
+
+
+def test_keep_backups_then_rollback_restores_the_pre_run_state(built: Callable[..., Project]) -> None:
+    project = built("duckdb", name="crashy")
+    before = project.state()
+    project.use_seed_data("day2")
+
+    committed = project.sagaz("--keep-backups", "1")
+    assert committed.status == "committed", project.last_output
+    after = project.state()
+    assert after != before
+    assert project.leftovers(), "--keep-backups 1 must keep the run's backups"
+
+    try:
+        history = api.runs(project.location_args)
+    finally:
+        release_connections()
+    assert [(s.run.run_id, s.run.status) for s in history][-1] == (committed.run_id, "committed")
+    assert history[-1].retained == history[-1].steps > 0
+
+    try:
+        api.rollback(committed.run_id, project.location_args, console=_quiet())
+    finally:
+        release_connections()
+    assert_same_state(before, project.state(), "after `sagaz-dbt rollback`")
+    assert project.leftovers() == []
+    assert project.journal_run(committed.run_id)[0] == "rolled_back"
+
+
+def test_gc_drops_kept_backups_and_nothing_else(built: Callable[..., Project]) -> None:
+    project = built("duckdb", name="crashy")
+    project.use_seed_data("day2")
+    assert project.sagaz("--keep-backups", "2").status == "committed"
+    after = project.state()
+    assert project.leftovers()
+
+    try:
+        dropped = api.gc(project.location_args, keep=0, console=_quiet())
+    finally:
+        release_connections()
+    assert dropped == 1
+    assert project.leftovers() == []
+    assert_same_state(after, project.state(), "after `sagaz-dbt gc`")
