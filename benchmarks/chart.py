@@ -42,7 +42,7 @@ def render(result: dict[str, Any] | list[dict[str, Any]], path: Path) -> Path:
 
     results = result if isinstance(result, list) else [result]
     summary = merge(results)
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 5.4))
     panels = [
         ("success_ratio", "wall time sagaz-dbt / dbt (successful build)", "ratio"),
         ("success_extra_s", "extra seconds of sagaz-dbt (successful build)", "seconds"),
@@ -67,8 +67,11 @@ def render(result: dict[str, Any] | list[dict[str, Any]], path: Path) -> Path:
             ax.set_ylim(0.8, max([1.3, *[s[key] + 0.05 for s in summary if s.get(key)]]))
         else:
             ax.set_ylim(bottom=0)
-    axes[0].legend(fontsize=8, loc="upper right")
-    axes[2].legend(fontsize=8, loc="upper left")
+    handles: dict[str, Any] = {}
+    for ax in axes:
+        for handle, name in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(name, handle)
+    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=3, fontsize=8, frameon=False)
     loads = sorted({(r.get("machine") or {}).get("cpus") for r in results} - {None})
     repeats = sorted({s.get("repeats") for s in summary} - {None})
     fig.suptitle(
@@ -76,7 +79,7 @@ def render(result: dict[str, Any] | list[dict[str, Any]], path: Path) -> Path:
         f"{', '.join(map(str, loads))}-core machine shared with other jobs (load in the JSON)",
         fontsize=11,
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import run as bench
 from helpers.postgres import PgDatabase, in_ci, server_dsn, unreachable_reason
+
+# benchmarks/ is next to tests/ in the repository (not in the sdist).
+bench = pytest.importorskip("benchmarks.run")
 
 
 def test_quick_benchmark_completes_and_states_match(tmp_path: Path) -> None:
@@ -52,5 +54,6 @@ def test_quick_benchmark_completes_and_states_match(tmp_path: Path) -> None:
     if engine == "both":  # the run's Postgres schemas (bench_<token>*) are dropped
         prefixes = [w["schema"] for w in result["warehouses"] if w["engine"] == "postgres"]
         assert prefixes and all(p.startswith("bench_") for p in prefixes)
-        schemas = [s for (s,) in PgDatabase.from_dsn(server_dsn()).execute("select schema_name from information_schema.schemata")]
+        server = PgDatabase.from_dsn(server_dsn())
+        schemas = [s for (s,) in server.execute("select schema_name from information_schema.schemata")]
         assert not [s for s in schemas if any(s == p or s.startswith(p + "_") for p in prefixes)]
