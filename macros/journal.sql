@@ -104,16 +104,6 @@
 {%- endmacro %}
 
 
-{% macro journal_set_step_status(database, schema, run_id, seq, status) -%}
-  {%- set table = sagaz_dbt.journal_relation(database, schema, 'sagaz_steps') -%}
-  {%- set b = get_binding_char() -%}
-  {%- set sql -%}
-    update {{ table }} set status = {{ b }} where run_id = {{ b }} and seq = {{ b }}
-  {%- endset -%}
-  {%- do adapter.add_query(sql, bindings=[status, run_id, seq]) -%}
-{%- endmacro %}
-
-
 {% macro journal_exists(database, schema) -%}
   {%- set found = adapter.get_relation(database=database, schema=schema, identifier='sagaz_runs') -%}
   {{- return(found is not none) -}}

@@ -5,11 +5,13 @@
   does not take them with it, as plain dbt's DROP ... CASCADE does.
 -#}
 
-{% macro release_step(step) -%}
+{% macro release_step(step, include_kept=true) -%}
   {#- Drop whatever backups of this step still exist (kept relation, copy, batch keys). -#}
   {%- set detail = fromjson(step.detail) if step.detail else {} -%}
   {%- set dropped = [] -%}
-  {%- for identifier in [step.kept_identifier, step.copy_identifier, detail.get('keys_identifier')] -%}
+  {%- set identifiers = [step.copy_identifier, detail.get('keys_identifier')] -%}
+  {%- if include_kept -%}{%- do identifiers.insert(0, step.kept_identifier) -%}{%- endif -%}
+  {%- for identifier in identifiers -%}
     {%- set rel = sagaz_dbt.find_relation(step.database_name, step.schema_name, identifier) -%}
     {%- if rel is not none -%}
       {%- do sagaz_dbt.drop_now(rel) -%}

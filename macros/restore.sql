@@ -54,7 +54,8 @@
   {%- for ddl in (fromjson(step.index_ddl) if step.index_ddl else []) -%}
     {%- call statement('sagaz_restore_index', auto_begin=True) -%}{{ ddl }}{%- endcall -%}
   {%- endfor -%}
-  {%- do sagaz_dbt.release_step(step) -%}
+  {#- The kept relation now has the original name again: only the other backups go. -#}
+  {%- do sagaz_dbt.release_step(step, include_kept=false) -%}
   {{- return('swapped back') -}}
 {%- endmacro %}
 

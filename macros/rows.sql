@@ -11,12 +11,29 @@
            rows; closed history is never touched, so only the current rows are copied.
 -#}
 
-{% macro null_safe_match(left_alias, right_alias, columns) -%}
-  {%- set parts = [] -%}
+{% macro key_scopes(alias, keys, columns) -%}
+  {#- Predicates selecting the rows of `alias` whose key is in `keys`, null-safely.  Plain
+      equality first: Postgres can hash-join or index it, while IS NOT DISTINCT FROM makes it
+      scan the whole table per key.  Keys with a NULL get a second, separate predicate (an OR
+      in the same one would lose the index), and only when the batch has such keys. -#}
+  {%- set eq = [] -%}
+  {%- set null_safe = [] -%}
+  {%- set any_null_t = [] -%}
+  {%- set any_null_k = [] -%}
   {%- for col in columns -%}
-    {%- do parts.append(left_alias ~ '.' ~ adapter.quote(col) ~ ' is not distinct from ' ~ right_alias ~ '.' ~ adapter.quote(col)) -%}
+    {%- set c = adapter.quote(col) -%}
+    {%- do eq.append(alias ~ '.' ~ c ~ ' = sagaz_k.' ~ c) -%}
+    {%- do null_safe.append(alias ~ '.' ~ c ~ ' is not distinct from sagaz_k.' ~ c) -%}
+    {%- do any_null_t.append(alias ~ '.' ~ c ~ ' is null') -%}
+    {%- do any_null_k.append(c ~ ' is null') -%}
   {%- endfor -%}
-  {{- return(parts | join(' and ')) -}}
+  {%- set scopes = ['exists (select 1 from ' ~ keys ~ ' as sagaz_k where ' ~ eq | join(' and ') ~ ')'] -%}
+  {%- set null_keys = run_query('select count(*) from ' ~ keys ~ ' where ' ~ any_null_k | join(' or ')) -%}
+  {%- if null_keys.columns[0].values()[0] > 0 -%}
+    {%- do scopes.append('(' ~ any_null_t | join(' or ') ~ ') and exists (select 1 from ' ~ keys
+          ~ ' as sagaz_k where ' ~ null_safe | join(' and ') ~ ')') -%}
+  {%- endif -%}
+  {{- return(scopes) -}}
 {%- endmacro %}
 
 
@@ -38,11 +55,12 @@
       {{ model.compiled_code }}
     ) as sagaz_batch
   {%- endcall -%}
-  {%- call statement('sagaz_backup_rows', auto_begin=True) -%}
-    create table {{ copy }} as
-    select * from {{ existing }} as sagaz_t
-    where exists (select 1 from {{ keys }} as sagaz_k where {{ sagaz_dbt.null_safe_match('sagaz_t', 'sagaz_k', key_columns) }})
-  {%- endcall -%}
+  {%- for scope in sagaz_dbt.key_scopes('sagaz_t', keys, key_columns) -%}
+    {%- call statement('sagaz_backup_rows', auto_begin=True) -%}
+      {% if loop.first %}create table {{ copy }} as{% else %}insert into {{ copy }}{% endif %}
+      select * from {{ existing }} as sagaz_t where {{ scope }}
+    {%- endcall -%}
+  {%- endfor -%}
   {{- return('') -}}
 {%- endmacro %}
 
@@ -88,21 +106,20 @@
   {%- endfor -%}
   {%- if detail.mode == 'keys' -%}
     {%- set keys = sagaz_dbt.find_relation(step.database_name, step.schema_name, detail.keys_identifier) -%}
-    {%- set scope -%}
-      exists (select 1 from {{ keys }} as sagaz_k where {{ sagaz_dbt.null_safe_match('sagaz_t', 'sagaz_k', detail.key_columns) }})
-    {%- endset -%}
+    {%- set scopes = sagaz_dbt.key_scopes('sagaz_t', keys, detail.key_columns) -%}
   {%- else -%}
     {%- set scd = adapter.quote(detail.scd_id) -%}
-    {%- set scope -%}
-      {{ sagaz_dbt.current_rows_filter('sagaz_t', detail.valid_to, detail.valid_to_current) }}
-      or sagaz_t.{{ scd }} in (select {{ scd }} from {{ copy }})
-    {%- endset -%}
+    {%- set scopes = [
+          sagaz_dbt.current_rows_filter('sagaz_t', detail.valid_to, detail.valid_to_current)
+          ~ ' or sagaz_t.' ~ scd ~ ' in (select ' ~ scd ~ ' from ' ~ copy ~ ')'] -%}
   {%- endif -%}
   {%- set quoted = [] -%}
   {%- for col in copy_cols -%}{%- do quoted.append(adapter.quote(col)) -%}{%- endfor -%}
-  {%- call statement('sagaz_restore_rows_delete', auto_begin=True) -%}
-    delete from {{ current }} as sagaz_t where {{ scope }}
-  {%- endcall -%}
+  {%- for scope in scopes -%}
+    {%- call statement('sagaz_restore_rows_delete', auto_begin=True) -%}
+      delete from {{ current }} as sagaz_t where {{ scope }}
+    {%- endcall -%}
+  {%- endfor -%}
   {%- call statement('sagaz_restore_rows_insert', auto_begin=True) -%}
     insert into {{ current }} ({{ quoted | join(', ') }}) select {{ quoted | join(', ') }} from {{ copy }}
   {%- endcall -%}

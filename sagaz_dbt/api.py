@@ -22,7 +22,7 @@ from sagaz_dbt.args import DbtArgs
 from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.errors import JournalError, ProjectError, SagazError, TornWarehouseError, UsageError
 from sagaz_dbt.interrupts import interrupts_deferred, sigterm_as_interrupt
-from sagaz_dbt.journal import Journal, RunRecord, RunStatus, StepRecord
+from sagaz_dbt.journal import UNFINISHED, Journal, RunRecord, RunStatus, StepRecord
 from sagaz_dbt.lock import PROCESS_LOCK, target_lock
 from sagaz_dbt.options import SagazOptions, split_args
 from sagaz_dbt.hooks import inject as inject_hooks
@@ -34,6 +34,8 @@ from sagaz_dbt.warehouse import Warehouse
 
 #: Arms the rename override in the macro package for the duration of one run.
 RUN_ID_ENV = "SAGAZ_DBT_RUN_ID"
+#: Phases in which the journal says "building": an error there leaves a run that recovery rolls back.
+_UNFINISHED_PHASES = ("building", "compensating", "releasing")
 #: Where the armed overrides find this run's journal.
 JOURNAL_ENV = "SAGAZ_DBT_JOURNAL"
 
@@ -89,7 +91,7 @@ class Target:
 
     def _describe_holder(self) -> str:
         try:
-            running = self.own_runs([RunStatus.ARMING, RunStatus.BUILDING, RunStatus.COMMITTING, RunStatus.COMPENSATING])
+            running = self.own_runs(UNFINISHED)
         except Exception:
             return "a run whose journal entry could not be read"
         if not running:
@@ -203,16 +205,15 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
             result.error, result.status, result.exit_code = exc, "torn", exc.exit_code
         except SagazError as exc:
             result.error, result.exit_code = exc, exc.exit_code
-            if phase in ("releasing",):
-                result.status = "committed"
+            result.status = "torn" if phase in _UNFINISHED_PHASES else result.status
         except Exception as exc:  # a bug or an engine error sagaz-dbt did not anticipate
             result.error = _unexpected(exc, phase, run_id)
             result.exit_code = 2
-            result.status = "torn" if phase in ("building", "compensating") else result.status
+            result.status = "torn" if phase in _UNFINISHED_PHASES else result.status
         except KeyboardInterrupt:
             result.error = _interrupted(phase, run_id)
             result.exit_code = 2
-            result.status = "torn" if phase in ("building", "compensating") else result.status
+            result.status = "torn" if phase in _UNFINISHED_PHASES else result.status
         finally:
             release_connections()
     rpt.status, rpt.exit_code = result.status, result.exit_code
@@ -222,12 +223,10 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
     if target is not None:
         result.report_path = rpt.write(target.target_dir)
     report.print_summary(rpt, out)
-    if result.error is not None and result.status not in ("torn", "committed"):
+    if result.error is not None and result.status != "torn":
         out.print(f"[red]sagaz-dbt: {result.error}[/red]")
         if phase in ("setup", "arming"):
             out.print("No relation was changed.")
-    elif result.error is not None and result.status == "committed":
-        out.print(f"[yellow]sagaz-dbt: {result.error}[/yellow]")
     return result
 
 
@@ -245,7 +244,7 @@ def recover_unfinished(target: Target, out: Console) -> list[SagaOutcome]:
     """Compensate (or finish committing) runs of this target that a crash interrupted.
     Called with the target lock held, so none of them can still be running."""
     outcomes: list[SagaOutcome] = []
-    for run in target.own_runs([RunStatus.ARMING, RunStatus.BUILDING, RunStatus.COMMITTING, RunStatus.COMPENSATING]):
+    for run in target.own_runs(UNFINISHED):
         try:
             status = RunStatus(run.status)
         except ValueError as exc:
@@ -411,7 +410,7 @@ def _unexpected(exc: Exception, phase: str, run_id: str) -> SagazError:
     if os.environ.get("SAGAZ_DEBUG"):
         traceback.print_exception(exc)
     text = f"{type(exc).__name__}: {exc}".strip()
-    if phase in ("building", "compensating"):
+    if phase in _UNFINISHED_PHASES:
         return TornWarehouseError(
             f"run {run_id} stopped on an unexpected error ({text}); the journal holds every backup: "
             "run `sagaz-dbt recover` with the same flags (the next `sagaz-dbt build` also does it first)"
@@ -423,9 +422,10 @@ def _interrupted(phase: str, run_id: str) -> SagazError:
     if phase in ("setup", "arming"):
         return SagazError(f"interrupted before dbt started (run {run_id})")
     if phase == "releasing":
-        return SagazError(
-            f"interrupted while releasing the backups of successful run {run_id}: the warehouse holds "
-            "the new data; `sagaz-dbt recover` drops the leftover backups"
+        return TornWarehouseError(
+            f"interrupted after dbt succeeded but before run {run_id} was committed: the journal still "
+            "counts it as unfinished, so `sagaz-dbt recover` (or the next build) rolls it back to the "
+            "pre-run state; build again to land its changes"
         )
     return TornWarehouseError(
         f"run {run_id} was interrupted before its rollback finished; the journal holds every backup: "

@@ -19,16 +19,16 @@ DEFAULT_SCHEMA = "sagaz"
 
 
 class RunStatus(str, Enum):
-    ARMING = "arming"  # snapshots being taken; dbt has not started
-    BUILDING = "building"  # dbt may be changing relations
-    COMMITTING = "committing"  # the build succeeded; backups being released
+    ARMING = "arming"  # (older journals) snapshots being taken; dbt had not started
+    BUILDING = "building"  # armed: dbt may be changing relations
+    COMMITTING = "committing"  # (older journals) the build succeeded; backups being released
     COMMITTED = "committed"
-    COMPENSATING = "compensating"  # the build failed; relations being restored
+    COMPENSATING = "compensating"  # (older journals) relations being restored
     ROLLED_BACK = "rolled_back"
 
-    @property
-    def finished(self) -> bool:
-        return self in (RunStatus.COMMITTED, RunStatus.ROLLED_BACK)
+
+#: Statuses of a run that a crash interrupted: recovery finishes them.
+UNFINISHED = [RunStatus.ARMING, RunStatus.BUILDING, RunStatus.COMMITTING, RunStatus.COMPENSATING]
 
 
 @dataclass
@@ -105,9 +105,6 @@ class Journal:
         transaction.  A journal of an older sagaz-dbt is brought up to date first."""
         table = self._call("journal_runs", statuses=[s.value for s in statuses] if statuses else None)
         return [RunRecord(**row) for row in table_rows(table)] if table is not None else []
-
-    def unfinished_runs(self) -> list[RunRecord]:
-        return self.runs([RunStatus.ARMING, RunStatus.BUILDING, RunStatus.COMMITTING, RunStatus.COMPENSATING])
 
     def steps(self, run_id: str) -> list[StepRecord]:
         table = self._call("journal_read_steps", run_id=run_id)

@@ -33,6 +33,8 @@ from sagaz_dbt import lineage
 from sagaz_dbt.outputs import RunOutputs
 from sagaz_dbt.runner import release_connections
 
+from helpers.tiny import make_project
+
 OL_SPEC_ID = "https://openlineage.io/spec/2-0-2/OpenLineage.json"
 _FACET_SHAPE = {
     "type": "object",
@@ -131,29 +133,6 @@ def validate(event: dict[str, Any]) -> None:
 
 
 # -- the tiny project -------------------------------------------------------------------------
-
-
-def make_project(root: Path) -> Path:
-    for folder in ("seeds", "models", "tests"):
-        (root / folder).mkdir(parents=True, exist_ok=True)
-    (root / "dbt_project.yml").write_text("name: tiny\nversion: '1.0'\nconfig-version: 2\nprofile: tiny\n")
-    (root / "profiles.yml").write_text(
-        "tiny:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
-        f"      path: '{root / 'wh.duckdb'}'\n      schema: main\n      threads: 2\n"
-    )
-    (root / "seeds" / "raw_orders.csv").write_text("id,amount\n1,10\n2,20\n3,30\n")
-    (root / "models" / "orders.sql").write_text(
-        "{{ config(materialized='table') }}\n"
-        "select id, amount * 2 as amount from {{ ref('raw_orders') }}\n"
-        "{% if var('break', false) %} where no_such_column > 0 {% endif %}\n"
-    )
-    (root / "models" / "orders_total.sql").write_text(
-        "{{ config(materialized='view') }}\nselect sum(amount) as total from {{ ref('orders') }}\n"
-    )
-    (root / "tests" / "assert_no_rows.sql").write_text(
-        "select * from {{ ref('orders') }} where {{ 'true' if var('fail', false) else 'false' }}\n"
-    )
-    return root
 
 
 def build(root: Path, *args: str) -> Any:
