@@ -6,7 +6,7 @@
   of foreign keys) get a copy.
 -#}
 
-{% macro arm_step(step) -%}
+{% macro arm_step(step, indexes) -%}
   {%- set out = {'pre_type': none, 'identifier': step.identifier, 'kept_identifier': none,
                  'copy_identifier': none, 'keys_identifier': none, 'index_ddl': [], 'copied': false} -%}
   {%- set existing = adapter.get_relation(database=step.database, schema=step.schema, identifier=step.identifier) -%}
@@ -24,7 +24,7 @@
   {%- do out.update({'kept_identifier': kept.identifier}) -%}
 
   {%- if existing.is_table -%}
-    {%- do out.update({'index_ddl': adapter.dispatch('index_ddl', 'sagaz_dbt')(existing)}) -%}
+    {%- do out.update({'index_ddl': indexes.get(sagaz_dbt.table_key(existing), [])}) -%}
     {%- set in_place = adapter.dispatch('rebuilt_in_place', 'sagaz_dbt')(existing) -%}
     {%- if step.kind in ('keys', 'current') and not in_place -%}
       {#- The node's pre-hook takes these, inside its own transaction. -#}
@@ -36,6 +36,7 @@
       {%- call statement('sagaz_copy', auto_begin=True) -%}
         create table {{ copy }} as select * from {{ existing }}
       {%- endcall -%}
+      {%- do adapter.cache_added(copy) -%}
       {%- do out.update({'copy_identifier': copy.identifier, 'copied': true}) -%}
     {%- endif -%}
   {%- endif -%}
@@ -43,27 +44,38 @@
 {%- endmacro %}
 
 
-{% macro index_ddl(relation) -%}
-  {{- return(adapter.dispatch('index_ddl', 'sagaz_dbt')(relation)) -}}
+{% macro table_key(relation) -%}
+  {{- return((relation.database ~ '.' ~ relation.schema ~ '.' ~ relation.identifier) | lower) -}}
 {%- endmacro %}
 
-{% macro default__index_ddl(relation) -%}
+
+{% macro default__index_ddl_by_table(steps) -%}
   {#- Postgres indexes stay attached to a renamed table, so a swap back keeps them. -#}
-  {{- return([]) -}}
+  {{- return({}) -}}
 {%- endmacro %}
 
-{% macro duckdb__index_ddl(relation) -%}
+{% macro duckdb__index_ddl_by_table(steps) -%}
   {#- dbt-duckdb drops a table's indexes before renaming it (DuckDB refuses to rename an
-      indexed table), so the kept backup has none: remember them to rebuild on restore. -#}
+      indexed table), so the kept backup has none: remember them to rebuild on restore.
+      One catalog query for the whole run, keyed by table_key. -#}
+  {%- if not steps -%}
+    {{- return({}) -}}
+  {%- endif -%}
+  {%- set databases = steps | map(attribute='database') | unique | list -%}
+  {%- set schemas = steps | map(attribute='schema') | unique | list -%}
   {%- set sql -%}
-    select sql from duckdb_indexes()
-    where database_name = {{ sagaz_dbt.sql_string(relation.database) }}
-      and schema_name = {{ sagaz_dbt.sql_string(relation.schema) }}
-      and table_name = {{ sagaz_dbt.sql_string(relation.identifier) }}
+    select lower(database_name || '.' || schema_name || '.' || table_name) as table_key, sql
+    from duckdb_indexes()
+    where database_name in ({% for d in databases %}{{ sagaz_dbt.sql_string(d) }}{{ ', ' if not loop.last }}{% endfor %})
+      and schema_name in ({% for s in schemas %}{{ sagaz_dbt.sql_string(s) }}{{ ', ' if not loop.last }}{% endfor %})
       and sql is not null
-    order by index_name
+    order by table_key, index_name
   {%- endset -%}
-  {{- return(run_query(sql).columns[0].values() | list) -}}
+  {%- set out = {} -%}
+  {%- for row in run_query(sql).rows -%}
+    {%- do out.setdefault(row[0], []).append(row[1]) -%}
+  {%- endfor -%}
+  {{- return(out) -}}
 {%- endmacro %}
 
 
@@ -83,9 +95,10 @@
       every step's snapshot, in the caller's transaction. -#}
   {%- do sagaz_dbt.journal_ensure(database, schema) -%}
   {%- do sagaz_dbt.journal_insert_run(database, schema, run) -%}
+  {%- set indexes = adapter.dispatch('index_ddl_by_table', 'sagaz_dbt')(steps) -%}
   {%- set armed = [] -%}
   {%- for step in steps -%}
-    {%- do armed.append(sagaz_dbt.arm_step(step)) -%}
+    {%- do armed.append(sagaz_dbt.arm_step(step, indexes)) -%}
   {%- endfor -%}
   {{- return(armed) -}}
 {%- endmacro %}

@@ -89,17 +89,24 @@
 
 
 {% macro journal_insert_steps(database, schema, run_id, steps) -%}
+  {#- One multi-row insert per 200 steps, not one statement per step: dbt's cost per
+      statement would make arming grow by ~6 ms per model. -#}
   {%- set table = sagaz_dbt.journal_relation(database, schema, 'sagaz_steps') -%}
   {%- set b = get_binding_char() -%}
-  {%- set sql -%}
-    insert into {{ table }} (run_id, seq, unique_id, resource_type, materialized, database_name, schema_name,
-                             identifier, pre_type, kept_identifier, copy_identifier, index_ddl, status, detail)
-    values ({{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }}, {{ b }})
-  {%- endset -%}
-  {%- for s in steps -%}
-    {%- do adapter.add_query(sql, bindings=[run_id, s.seq, s.unique_id, s.resource_type, s.materialized,
-                                            s.database, s.schema, s.identifier, s.pre_type, s.kept_identifier,
-                                            s.copy_identifier, s.index_ddl, s.status, s.detail]) -%}
+  {%- set row = '(' ~ ([b] * 14) | join(', ') ~ ')' -%}
+  {%- for chunk in steps | batch(200) -%}
+    {%- set bindings = [] -%}
+    {%- for s in chunk -%}
+      {%- do bindings.extend([run_id, s.seq, s.unique_id, s.resource_type, s.materialized,
+                              s.database, s.schema, s.identifier, s.pre_type, s.kept_identifier,
+                              s.copy_identifier, s.index_ddl, s.status, s.detail]) -%}
+    {%- endfor -%}
+    {%- set sql -%}
+      insert into {{ table }} (run_id, seq, unique_id, resource_type, materialized, database_name, schema_name,
+                               identifier, pre_type, kept_identifier, copy_identifier, index_ddl, status, detail)
+      values {{ ([row] * (chunk | length)) | join(', ') }}
+    {%- endset -%}
+    {%- do adapter.add_query(sql, bindings=bindings) -%}
   {%- endfor -%}
 {%- endmacro %}
 

@@ -5,8 +5,9 @@
   does not take them with it, as plain dbt's DROP ... CASCADE does.
 -#}
 
-{% macro release_step(step, include_kept=true) -%}
-  {#- Drop whatever backups of this step still exist (kept relation, copy, batch keys). -#}
+{% macro release_step(step, script, include_kept=true) -%}
+  {#- Queue the drop of whatever backups of this step still exist (kept relation, copy,
+      batch keys); returns their names. -#}
   {%- set detail = fromjson(step.detail) if step.detail else {} -%}
   {%- set dropped = [] -%}
   {%- set identifiers = [step.copy_identifier, detail.get('keys_identifier')] -%}
@@ -14,47 +15,11 @@
   {%- for identifier in identifiers -%}
     {%- set rel = sagaz_dbt.find_relation(step.database_name, step.schema_name, identifier) -%}
     {%- if rel is not none -%}
-      {%- do sagaz_dbt.drop_now(rel) -%}
+      {%- do sagaz_dbt.queue_drop(script, rel) -%}
       {%- do dropped.append(rel.identifier) -%}
     {%- endif -%}
   {%- endfor -%}
   {{- return(dropped) -}}
-{%- endmacro %}
-
-
-{% macro dependent_views(database, schema, identifier, unless_missing=none) -%}
-  {#- Views that read `identifier`; none when `unless_missing` names a relation that does not
-      exist (there is nothing to re-point them to). -#}
-  {{- return(adapter.dispatch('dependent_views', 'sagaz_dbt')(database, schema, identifier, unless_missing)) -}}
-{%- endmacro %}
-
-{% macro default__dependent_views(database, schema, identifier, unless_missing=none) -%}
-  {#- Engines that bind views by name (DuckDB) need no re-pointing. -#}
-  {{- return([]) -}}
-{%- endmacro %}
-
-{% macro postgres__dependent_views(database, schema, identifier, unless_missing=none) -%}
-  {%- set rel = sagaz_dbt.find_relation(database, schema, identifier) -%}
-  {%- if rel is none or (unless_missing and sagaz_dbt.find_relation(database, schema, unless_missing) is none) -%}
-    {{- return([]) -}}
-  {%- endif -%}
-  {%- set sql -%}
-    select distinct dep_ns.nspname as view_schema, dep.relname as view_name, dep.relkind::text as kind,
-           pg_get_viewdef(dep.oid) as definition
-    from pg_depend d
-    join pg_rewrite r on r.oid = d.objid
-    join pg_class dep on dep.oid = r.ev_class
-    join pg_namespace dep_ns on dep_ns.oid = dep.relnamespace
-    where d.classid = 'pg_rewrite'::regclass
-      and d.refobjid = {{ sagaz_dbt.sql_string(rel.render()) }}::regclass
-      and dep.oid <> d.refobjid
-    order by 1, 2
-  {%- endset -%}
-  {%- set out = [] -%}
-  {%- for row in run_query(sql).rows -%}
-    {%- do out.append({'schema': row[0], 'name': row[1], 'kind': row[2], 'definition': row[3]}) -%}
-  {%- endfor -%}
-  {{- return(out) -}}
 {%- endmacro %}
 
 
@@ -69,14 +34,16 @@
 {% macro release_run(database, schema, run_id, steps, keep) -%}
   {#- Commit a successful run in one call: drop (or retain) every backup, mark it committed. -#}
   {%- set actions = {} -%}
+  {%- set script = [] -%}
   {%- for step in steps -%}
     {%- if keep -%}
       {%- do actions.update({step.seq: 'retained'}) -%}
     {%- else -%}
-      {%- set dropped = sagaz_dbt.release_step(step) -%}
+      {%- set dropped = sagaz_dbt.release_step(step, script) -%}
       {%- do actions.update({step.seq: 'released' if dropped else 'no backup'}) -%}
     {%- endif -%}
   {%- endfor -%}
+  {%- do sagaz_dbt.flush(script) -%}
   {%- do sagaz_dbt.journal_set_all_steps_status(database, schema, run_id, 'retained' if keep else 'released') -%}
   {%- do sagaz_dbt.journal_set_run_status(database, schema, run_id, 'committed') -%}
   {{- return(actions) -}}
@@ -84,22 +51,52 @@
 
 
 {% macro drop_retained_run(database, schema, run_id, steps) -%}
+  {%- set script = [] -%}
   {%- for step in steps -%}
-    {%- do sagaz_dbt.release_step(step) -%}
+    {%- do sagaz_dbt.release_step(step, script) -%}
   {%- endfor -%}
+  {%- do sagaz_dbt.flush(script) -%}
   {%- do sagaz_dbt.journal_set_all_steps_status(database, schema, run_id, 'released') -%}
 {%- endmacro %}
 
 
 {% macro dependent_views_of(database, pairs) -%}
   {#- For each {seq, schema, identifier, target}: the views reading `identifier` when
-      `target` exists (one call for a whole run; empty on engines that bind by name). -#}
-  {%- set out = [] -%}
+      `target` exists (there is nothing to re-point them to otherwise).  One catalog query
+      for a whole run; empty on engines that bind views by name. -#}
+  {{- return(adapter.dispatch('dependent_views_of', 'sagaz_dbt')(database, pairs)) -}}
+{%- endmacro %}
+
+{% macro default__dependent_views_of(database, pairs) -%}
+  {{- return([]) -}}
+{%- endmacro %}
+
+{% macro postgres__dependent_views_of(database, pairs) -%}
+  {%- set rows = [] -%}
   {%- for p in pairs -%}
-    {%- for view in sagaz_dbt.dependent_views(database, p.schema, p.identifier, unless_missing=p.target) -%}
-      {%- do view.update({'seq': p.seq}) -%}
-      {%- do out.append(view) -%}
-    {%- endfor -%}
+    {%- set rel = sagaz_dbt.find_relation(database, p.schema, p.identifier) -%}
+    {%- if rel is not none and sagaz_dbt.find_relation(database, p.schema, p.target) is not none -%}
+      {%- do rows.append('(' ~ p.seq ~ ', ' ~ sagaz_dbt.sql_string(rel.render()) ~ '::regclass::oid)') -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {%- if not rows -%}
+    {{- return([]) -}}
+  {%- endif -%}
+  {%- set sql -%}
+    with sagaz_pairs(seq, relid) as (values {{ rows | join(', ') }})
+    select distinct p.seq, dep_ns.nspname as view_schema, dep.relname as view_name, dep.relkind::text as kind,
+           pg_get_viewdef(dep.oid) as definition
+    from sagaz_pairs p
+    join pg_depend d on d.refobjid = p.relid and d.classid = 'pg_rewrite'::regclass
+    join pg_rewrite r on r.oid = d.objid
+    join pg_class dep on dep.oid = r.ev_class
+    join pg_namespace dep_ns on dep_ns.oid = dep.relnamespace
+    where dep.oid <> d.refobjid
+    order by 1, 2, 3
+  {%- endset -%}
+  {%- set out = [] -%}
+  {%- for row in run_query(sql).rows -%}
+    {%- do out.append({'seq': row[0], 'schema': row[1], 'name': row[2], 'kind': row[3], 'definition': row[4]}) -%}
   {%- endfor -%}
   {{- return(out) -}}
 {%- endmacro %}

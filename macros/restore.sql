@@ -12,17 +12,13 @@
 {%- endmacro %}
 
 
-{% macro drop_now(relation) -%}
-  {{- return(adapter.dispatch('drop_relation', 'dbt')(relation)) -}}
-{%- endmacro %}
-
-
-{% macro restore_step(step) -%}
+{% macro restore_step(step, script) -%}
+  {#- Put one step back; renames and drops go to `script` (see script.sql), in order. -#}
   {%- set detail = fromjson(step.detail) if step.detail else {} -%}
   {%- set current = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.identifier) -%}
   {%- if step.pre_type is none -%}
     {%- if current is not none -%}
-      {%- do sagaz_dbt.drop_now(current) -%}
+      {%- do sagaz_dbt.queue_drop(script, current) -%}
       {{- return('dropped') -}}
     {%- endif -%}
     {{- return('untouched') -}}
@@ -31,11 +27,13 @@
   {%- set kept = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.kept_identifier) -%}
   {%- set copy = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.copy_identifier) -%}
   {%- if kept is not none -%}
-    {{- return(sagaz_dbt.swap_back(current, kept, step)) -}}
+    {{- return(sagaz_dbt.swap_back(current, kept, step, script)) -}}
   {%- elif copy is not none and detail.get('mode') in ('keys', 'current') and current is not none -%}
-    {{- return(sagaz_dbt.restore_rows(current, copy, step, detail)) -}}
+    {%- do sagaz_dbt.flush(script) -%}
+    {{- return(sagaz_dbt.restore_rows(current, copy, step, detail, script)) -}}
   {%- elif copy is not none -%}
-    {{- return(sagaz_dbt.restore_from_copy(current, copy, step)) -}}
+    {%- do sagaz_dbt.flush(script) -%}
+    {{- return(sagaz_dbt.restore_from_copy(current, copy, step, script)) -}}
   {%- elif current is none -%}
     {#- It existed before the run, and neither it nor a backup exists: never guess. -#}
     {{- return('missing') -}}
@@ -44,43 +42,42 @@
 {%- endmacro %}
 
 
-{% macro swap_back(current, kept, step) -%}
+{% macro swap_back(current, kept, step, script) -%}
   {#- The pre-run relation is intact under its sagaz name: an atomic rename restores it
       with its rows, columns, view definition and (Postgres) its OID, grants and indexes. -#}
   {%- if current is not none -%}
-    {%- do sagaz_dbt.drop_now(current) -%}
+    {%- do sagaz_dbt.queue_drop(script, current) -%}
   {%- endif -%}
-  {%- do adapter.dispatch('rename_relation', 'dbt')(kept, kept.incorporate(path={'identifier': step.identifier})) -%}
+  {%- do sagaz_dbt.queue_rename(script, kept, kept.incorporate(path={'identifier': step.identifier})) -%}
   {%- for ddl in (fromjson(step.index_ddl) if step.index_ddl else []) -%}
-    {%- call statement('sagaz_restore_index', auto_begin=True) -%}{{ ddl }}{%- endcall -%}
+    {%- do script.append(ddl) -%}
   {%- endfor -%}
   {#- The kept relation now has the original name again: only the other backups go. -#}
-  {%- do sagaz_dbt.release_step(step, include_kept=false) -%}
+  {%- do sagaz_dbt.release_step(step, script, include_kept=false) -%}
   {{- return('swapped back') -}}
 {%- endmacro %}
 
 
-{% macro restore_from_copy(current, copy, step) -%}
+{% macro restore_from_copy(current, copy, step, script) -%}
   {#- In place when the columns still match, so the table keeps its identity (indexes,
-      grants, and on Postgres the views bound to its OID); otherwise the copy replaces it. -#}
+      grants, and on Postgres the views bound to its OID); otherwise the copy replaces it.
+      Reads first (the caller flushed the queue), then only queued writes. -#}
   {%- if current is not none and current.is_table and sagaz_dbt.same_columns(current, copy) -%}
     {%- set cols = [] -%}
     {%- for col in adapter.get_columns_in_relation(copy) -%}
       {%- do cols.append(adapter.quote(col.name)) -%}
     {%- endfor -%}
-    {%- call statement('sagaz_restore_rows', auto_begin=True) -%}
-      delete from {{ current }};
-      insert into {{ current }} ({{ cols | join(', ') }}) select {{ cols | join(', ') }} from {{ copy }}
-    {%- endcall -%}
-    {%- do sagaz_dbt.drop_now(copy) -%}
+    {%- do script.append('delete from ' ~ current) -%}
+    {%- do script.append('insert into ' ~ current ~ ' (' ~ cols | join(', ') ~ ') select ' ~ cols | join(', ') ~ ' from ' ~ copy) -%}
+    {%- do sagaz_dbt.queue_drop(script, copy) -%}
     {{- return('rows restored') -}}
   {%- endif -%}
   {%- if current is not none -%}
-    {%- do sagaz_dbt.drop_now(current) -%}
+    {%- do sagaz_dbt.queue_drop(script, current) -%}
   {%- endif -%}
-  {%- do adapter.dispatch('rename_relation', 'dbt')(copy, copy.incorporate(path={'identifier': step.identifier})) -%}
+  {%- do sagaz_dbt.queue_rename(script, copy, copy.incorporate(path={'identifier': step.identifier})) -%}
   {%- for ddl in (fromjson(step.index_ddl) if step.index_ddl else []) -%}
-    {%- call statement('sagaz_restore_index', auto_begin=True) -%}{{ ddl }}{%- endcall -%}
+    {%- do script.append(ddl) -%}
   {%- endfor -%}
   {{- return('copy swapped in') -}}
 {%- endmacro %}
@@ -101,14 +98,16 @@
       lose their backups); `repoints` maps a step to the outside views that must follow its
       backup before the current relation is dropped (Postgres). -#}
   {%- set actions = {} -%}
+  {%- set script = [] -%}
   {%- for step in steps -%}
     {%- for view in repoints.get(step.seq, []) -%}
+      {%- do sagaz_dbt.flush(script) -%}
       {%- do sagaz_dbt.replace_view(step.database_name, view.schema, view.name, view.select_sql) -%}
     {%- endfor -%}
     {%- if step.seq in restore_seqs -%}
-      {%- set action = sagaz_dbt.restore_step(step) -%}
+      {%- set action = sagaz_dbt.restore_step(step, script) -%}
     {%- else -%}
-      {%- do sagaz_dbt.release_step(step) -%}
+      {%- do sagaz_dbt.release_step(step, script) -%}
       {%- set action = 'untouched' -%}
     {%- endif -%}
     {%- if action == 'missing' -%}
@@ -118,6 +117,7 @@
     {%- endif -%}
     {%- do actions.update({step.seq: action}) -%}
   {%- endfor -%}
+  {%- do sagaz_dbt.flush(script) -%}
   {%- do sagaz_dbt.drop_created_schemas(steps) -%}
   {%- do sagaz_dbt.journal_set_all_steps_status(database, schema, run_id, 'compensated') -%}
   {%- do sagaz_dbt.journal_set_run_status(database, schema, run_id, 'rolled_back', message) -%}

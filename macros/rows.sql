@@ -92,16 +92,15 @@
 {%- endmacro %}
 
 
-{% macro restore_rows(current, copy, step, detail) -%}
+{% macro restore_rows(current, copy, step, detail, script) -%}
   {#- Put back exactly the rows a row-level snapshot covers: delete what the run may have
-      written there, re-insert the pre-run rows, and drop columns the run added. -#}
+      written there, re-insert the pre-run rows, and drop columns the run added.  Reads
+      first (the caller flushed the queue), then only queued writes. -#}
   {%- set copy_cols = [] -%}
   {%- for col in adapter.get_columns_in_relation(copy) -%}{%- do copy_cols.append(col.name) -%}{%- endfor -%}
   {%- for col in adapter.get_columns_in_relation(current) -%}
     {%- if col.name not in copy_cols -%}
-      {%- call statement('sagaz_drop_added_column', auto_begin=True) -%}
-        alter table {{ current }} drop column {{ adapter.quote(col.name) }}
-      {%- endcall -%}
+      {%- do script.append('alter table ' ~ current ~ ' drop column ' ~ adapter.quote(col.name)) -%}
     {%- endif -%}
   {%- endfor -%}
   {%- if detail.mode == 'keys' -%}
@@ -116,16 +115,12 @@
   {%- set quoted = [] -%}
   {%- for col in copy_cols -%}{%- do quoted.append(adapter.quote(col)) -%}{%- endfor -%}
   {%- for scope in scopes -%}
-    {%- call statement('sagaz_restore_rows_delete', auto_begin=True) -%}
-      delete from {{ current }} as sagaz_t where {{ scope }}
-    {%- endcall -%}
+    {%- do script.append('delete from ' ~ current ~ ' as sagaz_t where ' ~ scope) -%}
   {%- endfor -%}
-  {%- call statement('sagaz_restore_rows_insert', auto_begin=True) -%}
-    insert into {{ current }} ({{ quoted | join(', ') }}) select {{ quoted | join(', ') }} from {{ copy }}
-  {%- endcall -%}
-  {%- do sagaz_dbt.drop_now(copy) -%}
+  {%- do script.append('insert into ' ~ current ~ ' (' ~ quoted | join(', ') ~ ') select ' ~ quoted | join(', ') ~ ' from ' ~ copy) -%}
+  {%- do sagaz_dbt.queue_drop(script, copy) -%}
   {%- if detail.mode == 'keys' and keys is not none -%}
-    {%- do sagaz_dbt.drop_now(keys) -%}
+    {%- do sagaz_dbt.queue_drop(script, keys) -%}
   {%- endif -%}
   {{- return('rows restored (' ~ detail.mode ~ ')') -}}
 {%- endmacro %}
