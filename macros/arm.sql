@@ -32,12 +32,15 @@
             'copy_identifier': sagaz_dbt.copy_relation(existing).identifier,
             'keys_identifier': sagaz_dbt.sagaz_identifier(existing.identifier, 'ky', sagaz_dbt.run_token())}) -%}
     {%- elif step.kind != 'swap' or in_place -%}
+      {#- A microbatch run writes only inside its event-time window: copy just that. -#}
+      {%- set window = step.kind == 'window' and not in_place -%}
       {%- set copy = sagaz_dbt.copy_relation(existing) -%}
       {%- call statement('sagaz_copy', auto_begin=True) -%}
-        create table {{ copy }} as select * from {{ existing }}
+        create table {{ copy }} as select * from {{ existing }} as sagaz_t
+        {%- if window %} where {{ sagaz_dbt.window_filter('sagaz_t', step.window) }}{% endif %}
       {%- endcall -%}
       {%- do adapter.cache_added(copy) -%}
-      {%- do out.update({'copy_identifier': copy.identifier, 'copied': true}) -%}
+      {%- do out.update({'copy_identifier': copy.identifier, 'copied': true, 'window_copy': window}) -%}
     {%- endif -%}
   {%- endif -%}
   {{- return(out) -}}

@@ -28,7 +28,7 @@
   {%- set copy = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.copy_identifier) -%}
   {%- if kept is not none -%}
     {{- return(sagaz_dbt.swap_back(current, kept, step, script)) -}}
-  {%- elif copy is not none and detail.get('mode') in ('keys', 'current') and current is not none -%}
+  {%- elif copy is not none and detail.get('mode') in ('keys', 'current', 'window') and current is not none -%}
     {%- do sagaz_dbt.flush(script) -%}
     {{- return(sagaz_dbt.restore_rows(current, copy, step, detail, script)) -}}
   {%- elif copy is not none -%}

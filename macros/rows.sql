@@ -9,7 +9,21 @@
            with the batch's keys (O(batch), not O(table)).
   current: dbt snapshots.  A snapshot run only closes current rows and inserts new current
            rows; closed history is never touched, so only the current rows are copied.
+  window:  microbatch models (DuckDB).  Each batch deletes and inserts exactly its event-time
+           window; the rows from the first batch on are copied while arming (a pre-hook
+           would run for the first batch only).
 -#}
+
+{% macro window_filter(alias, window) -%}
+  {#- The same comparison dbt-duckdb's microbatch delete makes: the event-time column
+      against the batch bounds as dbt renders them. -#}
+  {%- set col = alias ~ '.' ~ adapter.quote(window.event_time) -%}
+  {%- set parts = [col ~ ' >= ' ~ sagaz_dbt.sql_string(window.start)] -%}
+  {%- if window.end -%}
+    {%- do parts.append(col ~ ' < ' ~ sagaz_dbt.sql_string(window.end)) -%}
+  {%- endif -%}
+  {{- return(parts | join(' and ')) -}}
+{%- endmacro %}
 
 {% macro key_scopes(alias, keys, columns) -%}
   {#- Predicates selecting the rows of `alias` whose key is in `keys`, null-safely.  Plain
@@ -106,6 +120,8 @@
   {%- if detail.mode == 'keys' -%}
     {%- set keys = sagaz_dbt.find_relation(step.database_name, step.schema_name, detail.keys_identifier) -%}
     {%- set scopes = sagaz_dbt.key_scopes('sagaz_t', keys, detail.key_columns) -%}
+  {%- elif detail.mode == 'window' -%}
+    {%- set scopes = [sagaz_dbt.window_filter('sagaz_t', detail)] -%}
   {%- else -%}
     {%- set scd = adapter.quote(detail.scd_id) -%}
     {%- set scopes = [

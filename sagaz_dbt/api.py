@@ -30,6 +30,7 @@ from sagaz_dbt.plan import make_plan
 from sagaz_dbt.runner import BuildOutcome, DbtSession, release_connections
 from sagaz_dbt.saga import Saga, SagaOutcome
 from sagaz_dbt.standin import make_standin
+from sagaz_dbt.strategies import RunContext
 from sagaz_dbt.warehouse import Warehouse
 
 #: Arms the rename override in the macro package for the duration of one run.
@@ -88,6 +89,15 @@ class Target:
             on_wait=lambda msg: out.print(f"sagaz-dbt: {msg}"),
         ):
             yield
+
+    def run_context(self) -> RunContext:
+        params = self.args.params
+        return RunContext(
+            full_refresh=self.args.full_refresh,
+            adapter_type=self.warehouse.adapter_type,
+            event_time_start=params.get("event_time_start"),
+            event_time_end=params.get("event_time_end"),
+        )
 
     def _describe_holder(self) -> str:
         try:
@@ -161,7 +171,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 clock.lap("lock")
                 rpt.recovered_runs = [r.run_id for r in result.recovered]
                 saga = Saga(target.warehouse, target.journal, run_id)
-                plan = make_plan(target.session.manifest, selected, target.args.full_refresh)
+                plan = make_plan(target.session.manifest, selected, target.run_context())
                 phase = "arming"
                 records = saga.arm(_run_record(target, run_id, command, args), plan)
                 emitters.armed(target, records)

@@ -60,7 +60,7 @@ class StepRecord:
     copy_identifier: str | None = None  # a copy, for relations changed in place
     index_ddl: list[str] = field(default_factory=list)
     status: str = "armed"
-    # Row-level snapshots: {"mode": "keys"|"current", "keys_identifier", "key_columns", ...}
+    # Row-level snapshots: {"mode": "keys"|"current"|"window", "keys_identifier", "key_columns", ...}
     detail: dict[str, Any] = field(default_factory=dict)
 
     def as_bindings(self) -> dict[str, Any]:

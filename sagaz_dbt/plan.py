@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from sagaz_dbt import strategies
 from sagaz_dbt.runner import STEP_RESOURCE_TYPES
-from sagaz_dbt.strategies import Snapshot, Strategy
+from sagaz_dbt.strategies import RunContext, Snapshot, Strategy
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class PlannedStep:
     snapshot: Snapshot
 
 
-def make_plan(manifest: Any, selected: Iterable[str], full_refresh: bool) -> list[PlannedStep]:
+def make_plan(manifest: Any, selected: Iterable[str], run: RunContext) -> list[PlannedStep]:
     chosen = {uid for uid in selected if _is_step(manifest, uid)}
     ordered = _topological(manifest, chosen)
     steps: list[PlannedStep] = []
@@ -46,7 +46,7 @@ def make_plan(manifest: Any, selected: Iterable[str], full_refresh: bool) -> lis
                 schema=node.schema,
                 identifier=node.alias or node.name,
                 strategy=strategy,
-                snapshot=strategy.snapshot(node, full_refresh),
+                snapshot=strategy.snapshot(node, run),
             )
         )
     return steps

@@ -126,6 +126,8 @@ def snapshot_label(step: StepRecord) -> str:
         return "rows by key"
     if mode == "current":
         return "current rows"
+    if mode == "window":
+        return "rows in window"
     if step.copy_identifier:
         return "copy"
     if step.kept_identifier:

@@ -65,7 +65,13 @@ class Saga:
                 "arm_run",
                 run=run.__dict__,
                 steps=[
-                    {"database": p.database, "schema": p.schema, "identifier": p.identifier, "kind": p.snapshot.kind}
+                    {
+                        "database": p.database,
+                        "schema": p.schema,
+                        "identifier": p.identifier,
+                        "kind": p.snapshot.kind,
+                        "window": p.snapshot.window,
+                    }
                     for p in plan
                 ],
             )
@@ -260,8 +266,11 @@ class Saga:
 
 
 def _row_detail(planned: PlannedStep, armed: dict[str, Any]) -> dict[str, Any]:
-    """What a row-level restore needs to know, when the node's pre-hook takes the backup."""
+    """What a row-level restore needs to know: which rows the copy holds (a window copied
+    while arming), or will hold (the node's pre-hook takes keys and current rows)."""
     snapshot = planned.snapshot
+    if snapshot.kind == "window":
+        return {"mode": "window", **snapshot.window} if armed.get("window_copy") else {}
     if not snapshot.row_level or armed.get("copied") or not armed.get("copy_identifier"):
         return {}
     if snapshot.kind == "keys":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagaz_dbt.strategies.base import Snapshot, Strategy
+from sagaz_dbt.strategies.base import RunContext, Snapshot, Strategy
 from sagaz_dbt.strategies.incremental import INCREMENTAL
 from sagaz_dbt.strategies.seed import SEED
 from sagaz_dbt.strategies.snapshot import SNAPSHOT
@@ -16,7 +16,7 @@ class _CopyAnything(Strategy):
     """Materializations sagaz-dbt does not know (custom, materialized views, external):
     copy an existing table to be safe; a view is still kept by the rename override."""
 
-    def snapshot(self, node: Any, full_refresh: bool) -> Snapshot:
+    def snapshot(self, node: Any, run: RunContext) -> Snapshot:
         return Snapshot("copy")
 
 
@@ -34,4 +34,4 @@ def for_node(node: Any) -> Strategy:
     return _BY_MATERIALIZATION.get(str(node.config.materialized), UNKNOWN)
 
 
-__all__ = ["Snapshot", "Strategy", "for_node"]
+__all__ = ["RunContext", "Snapshot", "Strategy", "for_node"]

@@ -9,6 +9,7 @@ snapshot to arm, and says what it costs, so the choice is explicit per node kind
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 
@@ -21,11 +22,13 @@ class Snapshot:
       copy    - the whole table is copied before the run
       keys    - a pre-hook copies the rows whose key is in the run's batch (O(batch))
       current - a pre-hook copies a dbt snapshot's current rows (O(current), not O(history))
+      window  - the rows in the event-time window of a microbatch run, copied before the run
     """
 
     kind: str
     key_columns: tuple[str, ...] = ()
     scd: dict[str, str | None] = field(default_factory=dict)  # snapshot meta column names
+    window: dict[str, str | None] = field(default_factory=dict)  # event_time, start, end (None: open)
     notice: str | None = None  # said once per model when sagaz-dbt falls back to a copy
 
     @property
@@ -34,18 +37,30 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class RunContext:
+    """What a strategy may need to know of the run besides the node: the flags that change
+    what dbt writes, the engine, and when the run started (microbatch windows hang on it)."""
+
+    full_refresh: bool = False
+    adapter_type: str = ""
+    event_time_start: datetime | None = None
+    event_time_end: datetime | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+@dataclass(frozen=True)
 class Strategy:
     name: str
     cost: str  # what arming costs, for the summary and the docs
 
-    def snapshot(self, node: Any, full_refresh: bool) -> Snapshot:
+    def snapshot(self, node: Any, run: RunContext) -> Snapshot:
         raise NotImplementedError
 
 
-def effective_full_refresh(node: Any, full_refresh_flag: bool) -> bool:
+def effective_full_refresh(node: Any, run: RunContext) -> bool:
     """dbt's rule: a node's `full_refresh` config wins over the --full-refresh flag."""
     configured = getattr(node.config, "full_refresh", None)
-    return bool(configured) if configured is not None else full_refresh_flag
+    return bool(configured) if configured is not None else run.full_refresh
 
 
 def has_foreign_key_contract(node: Any) -> bool:

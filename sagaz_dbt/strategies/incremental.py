@@ -7,9 +7,18 @@ value is in the batch (append, insert_overwrite, or any strategy with
 inside the model's own transaction; compensation deletes the batch's keys and re-inserts the
 copied rows (`sagaz_dbt.restore_rows`): O(batch), not O(table).
 
+Microbatch models on DuckDB: dbt-duckdb deletes and inserts each batch by its event-time
+window, and only there, so the rows from the run's first batch start onwards are copied
+before the run (O(window), not O(table)) and compensation deletes that window and
+re-inserts them.  The batches are dbt's own (`MicrobatchBuilder`, from the model's
+batch_size, lookback and begin, and --event-time-start/--event-time-end); without an
+explicit end the window is left open, since the build starts a moment after arming.
+dbt-postgres runs microbatch as a merge on the unique_key, which can update rows outside
+the window, so there the table is copied.
+
 Without a key (a plain append), with `on_schema_change: sync_all_columns` (which can retype
-columns), for microbatch, and for Python models, the whole table is copied, and the model
-says so once.  A full refresh rebuilds the table through dbt's backup rename: zero copy.
+columns), and for Python models, the whole table is copied, and the model says so once.  A
+full refresh rebuilds the table through dbt's backup rename: zero copy.
 
 The batch query runs once more in the pre-hook, in the same transaction as dbt's own run of
 it, so it must be deterministic within a transaction (now() is; random() is not).
@@ -20,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from sagaz_dbt.strategies.base import (
+    RunContext,
     Snapshot,
     Strategy,
     as_columns,
@@ -30,8 +40,8 @@ from sagaz_dbt.strategies.base import (
 
 
 class IncrementalStrategy(Strategy):
-    def snapshot(self, node: Any, full_refresh: bool) -> Snapshot:
-        if effective_full_refresh(node, full_refresh):
+    def snapshot(self, node: Any, run: RunContext) -> Snapshot:
+        if effective_full_refresh(node, run):
             return Snapshot("copy") if has_foreign_key_contract(node) else Snapshot("swap")
         config = node.config
         meta = sagaz_meta(node)
@@ -41,7 +51,9 @@ class IncrementalStrategy(Strategy):
         if str(getattr(node, "language", "sql")) != "sql":
             return _copy(node, "it is a Python model")
         if strategy == "microbatch":
-            return _copy(node, "microbatch batches are not yet backed up one by one")
+            if run.adapter_type != "duckdb":
+                return _copy(node, f"microbatch on {run.adapter_type} merges by unique_key, beyond the batch window")
+            return Snapshot("window", window=microbatch_window(node, run))
         if str(getattr(config, "on_schema_change", None) or "ignore") == "sync_all_columns":
             return _copy(node, "on_schema_change: sync_all_columns can change column types")
         keys = as_columns(meta.get("partition_by"))
@@ -52,6 +64,27 @@ class IncrementalStrategy(Strategy):
         if not keys:
             return _copy(node, f"{strategy} has no key to scope its backup; set meta.sagaz.partition_by")
         return Snapshot("keys", key_columns=keys)
+
+
+def microbatch_window(node: Any, run: RunContext) -> dict[str, str | None]:
+    """The event-time window this run's batches of `node` can write: from dbt's first batch
+    start on (to its last batch end only when --event-time-end fixes it)."""
+    from dbt.materializations.incremental.microbatch import MicrobatchBuilder
+
+    builder = MicrobatchBuilder(
+        model=node,
+        is_incremental=True,  # a first build creates the table: nothing to back up then
+        event_time_start=run.event_time_start,
+        event_time_end=run.event_time_end,
+        default_end_time=run.started_at,
+    )
+    end = builder.build_end_time()
+    start = builder.build_start_time(end)
+    return {
+        "event_time": str(node.config.event_time),
+        "start": str(start),
+        "end": str(end) if run.event_time_end is not None else None,
+    }
 
 
 def _copy(node: Any, why: str) -> Snapshot:

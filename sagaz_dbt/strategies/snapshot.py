@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagaz_dbt.strategies.base import Snapshot, Strategy
+from sagaz_dbt.strategies.base import RunContext, Snapshot, Strategy
 
 
 class SnapshotStrategy(Strategy):
-    def snapshot(self, node: Any, full_refresh: bool) -> Snapshot:
+    def snapshot(self, node: Any, run: RunContext) -> Snapshot:
         config = node.config
         names = getattr(config, "snapshot_meta_column_names", None)
         scd = {

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagaz_dbt.strategies.base import Snapshot, Strategy, has_foreign_key_contract
+from sagaz_dbt.strategies.base import RunContext, Snapshot, Strategy, has_foreign_key_contract
 
 
 class TableStrategy(Strategy):
-    def snapshot(self, node: Any, full_refresh: bool) -> Snapshot:
+    def snapshot(self, node: Any, run: RunContext) -> Snapshot:
         return Snapshot("copy") if has_foreign_key_contract(node) else Snapshot("swap")
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sagaz_dbt.strategies.base import Snapshot, Strategy
+from sagaz_dbt.strategies.base import RunContext, Snapshot, Strategy
 
 
 class ViewStrategy(Strategy):
-    def snapshot(self, node: Any, full_refresh: bool) -> Snapshot:
+    def snapshot(self, node: Any, run: RunContext) -> Snapshot:
         return Snapshot("swap")
 
 
