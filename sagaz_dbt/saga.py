@@ -159,7 +159,8 @@ class Saga:
         """The build succeeded: keep views that read a replaced relation working, then drop
         every backup and copy (or retain them for `sagaz-dbt rollback`)."""
         outcome = SagaOutcome(self.run_id, RunStatus.COMMITTED)
-        outcome.warnings.extend(self._repoint_after_success([r for r in records if r.kept_identifier]))
+        if self.warehouse.binds_views_to_oids:
+            outcome.warnings.extend(self._repoint_after_success([r for r in records if r.kept_identifier]))
         checkpoint("committing")
         ordered = sorted(records, key=lambda r: r.seq, reverse=True)
         try:
