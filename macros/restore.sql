@@ -51,9 +51,7 @@
     {%- do sagaz_dbt.drop_now(current) -%}
   {%- endif -%}
   {%- do adapter.dispatch('rename_relation', 'dbt')(kept, kept.incorporate(path={'identifier': step.identifier})) -%}
-  {%- for ddl in (fromjson(step.index_ddl) if step.index_ddl else []) -%}
-    {%- call statement('sagaz_restore_index', auto_begin=True) -%}{{ ddl }}{%- endcall -%}
-  {%- endfor -%}
+  {%- do sagaz_dbt.recreate_indexes(step) -%}
   {#- The kept relation now has the original name again: only the other backups go. -#}
   {%- do sagaz_dbt.release_step(step, include_kept=false) -%}
   {{- return('swapped back') -}}
@@ -79,10 +77,16 @@
     {%- do sagaz_dbt.drop_now(current) -%}
   {%- endif -%}
   {%- do adapter.dispatch('rename_relation', 'dbt')(copy, copy.incorporate(path={'identifier': step.identifier})) -%}
+  {%- do sagaz_dbt.recreate_indexes(step) -%}
+  {{- return('copy swapped in') -}}
+{%- endmacro %}
+
+
+{% macro recreate_indexes(step) -%}
+  {#- The step's pre-run secondary indexes (DuckDB), recorded qualified while arming. -#}
   {%- for ddl in (fromjson(step.index_ddl) if step.index_ddl else []) -%}
     {%- call statement('sagaz_restore_index', auto_begin=True) -%}{{ ddl }}{%- endcall -%}
   {%- endfor -%}
-  {{- return('copy swapped in') -}}
 {%- endmacro %}
 
 

@@ -52,8 +52,16 @@ select id, x, amount * {{ var('factor', 1) }} as amount from {{ ref('items') }}
 ) }}
 select id, x, amount from {{ ref('indexed_table') }}
 """,
+    # DuckDB adds a column to an indexed table, but drops none while the table has an index.
+    "models/indexed_widened.sql": """\
+{{ config(
+    materialized='incremental', unique_key='id', incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns', indexes=[{'columns': ['x']}],
+) }}
+select id, x, amount{% if var('wide', false) %}, amount * 2 as doubled{% endif %} from {{ ref('indexed_incremental') }}
+""",
     "tests/fail_switch.sql": """\
-select * from {{ ref('indexed_table') }} join {{ ref('indexed_incremental') }} using (id) where {{ var('fail') }}
+select * from {{ ref('indexed_table') }} join {{ ref('indexed_widened') }} using (id) where {{ var('fail') }}
 """,
 }
 
@@ -79,17 +87,25 @@ def test_duckdb_indexes_are_back_after_a_rollback(project: Callable[..., Project
     ]
     before, before_indexes = proj.state(), indexes(proj)
     assert sorted((t, u) for t, _, u, _ in before_indexes) == [
-        ("indexed_incremental", False), ("indexed_incremental", True), ("indexed_table", False)
+        ("indexed_incremental", False), ("indexed_incremental", True), ("indexed_table", False), ("indexed_widened", False)
     ], before_indexes
 
     write_csv(proj, "items", "id,x,amount", [(3, "y", 33), (5, "e", 50)])
     expected_actions = {
         # dbt-duckdb dropped the table's index before renaming it away; it was recreated.
-        (): {"model.kinds.indexed_table": "swapped back", "model.kinds.indexed_incremental": "rows restored (keys)"},
-        ("--full-refresh",): {"model.kinds.indexed_table": "swapped back", "model.kinds.indexed_incremental": "swapped back"},
+        (): {
+            "model.kinds.indexed_table": "swapped back",
+            "model.kinds.indexed_incremental": "rows restored (keys)",
+            "model.kinds.indexed_widened": "rows restored (keys)",  # and its added column dropped
+        },
+        ("--full-refresh",): {
+            "model.kinds.indexed_table": "swapped back",
+            "model.kinds.indexed_incremental": "swapped back",
+            "model.kinds.indexed_widened": "swapped back",
+        },
     }
     for flags, expected in expected_actions.items():
-        result = proj.sagaz(*flags, "--vars", "{factor: 3, fail: true}")
+        result = proj.sagaz(*flags, "--vars", "{factor: 3, fail: true, wide: true}")
 
         assert_rolled_back(proj, result, "test.kinds.fail_switch")
         acts = actions(result)
