@@ -133,3 +133,40 @@ def test_incremental_strategies_restore_only_touched_rows(engine: str, project: 
         assert_same_state(before, proj.state(), f"after the rollback of a failing {switch} vs before the run")
         assert proj.leftovers() == []
         assert "copying the whole table" not in proj.last_output
+
+
+MOVED_KEY_LOST = (
+    "sagaz-dbt bug: `meta.sagaz.partition_by` replaces the unique_key as the backup's scope "
+    "(strategies/incremental.py), but merge and delete+insert still write by unique_key. A "
+    "batch row whose key moved to another partition (id 2: day 1 -> day 3) updates or deletes "
+    "a row outside the batch's partitions that the pre-hook never copied; the rollback then "
+    "deletes the batch's partitions and re-inserts the copy, and the moved row is lost while "
+    "the report says the warehouse is exactly as before. The scope must be the union of both "
+    "(rows whose unique_key or whose partition is in the batch), which changes the row-level "
+    "backup and its journal detail (one keys table per scope)"
+)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=MOVED_KEY_LOST)
+def test_merge_scoped_by_partition_keeps_rows_whose_key_moved(engine: str, project: Callable[..., Project]) -> None:
+    proj = project(engine, name="kinds")
+    proj.write(
+        "models/merged.sql",
+        "{{ config(materialized='incremental', unique_key='id', incremental_strategy='merge',"
+        " meta={'sagaz': {'partition_by': 'day'}}) }}\n"
+        "select id, day, name, amount from {{ ref('delivery') }}\n",
+    )
+    proj.write("tests/fail_switch.sql", MODELS["tests/fail_switch.sql"])
+    write_delivery(proj, RUN1)
+    assert proj.sagaz().status == "committed", proj.last_output
+    write_delivery(proj, RUN2)  # updates ids 2 and 3
+    assert proj.sagaz().status == "committed", proj.last_output
+    before = proj.state()
+
+    write_delivery(proj, [(2, 3, "bob", 22)])  # id 2 moves from day 1 to day 3
+    result = proj.sagaz("--vars", "{fail: true}")
+
+    assert result.status == "rolled_back", f"{result.error}\n{proj.last_output}"
+    assert actions(result)["model.kinds.merged"] == "rows restored (keys)"
+    assert_same_state(before, proj.state(), "after the rollback vs before the run")
