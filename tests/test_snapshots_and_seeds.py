@@ -1,10 +1,12 @@
 """dbt snapshots and seeds, which dbt changes in place, come back exactly after a failed run.
 
-Snapshots: one seed feeds four snapshots, one per way of detecting change (check with a
-column list, check 'all' with dbt_valid_to_current, timestamp with hard_deletes 'invalidate'
-and 'new_record').  The second run changes and deletes source rows, the third fails; only
-the snapshots' current rows are copied before it ("rows restored (current)"), which a test
-checks inside the failing run itself, while the copies exist.
+Snapshots: one seed (through a view) feeds five snapshots, one per way of detecting change
+(check with a column list, check 'all' with dbt_valid_to_current, timestamp with hard_deletes
+'invalidate' and 'new_record', and 'new_record' with renamed meta columns).  The second run
+changes and deletes source rows; the third changes them again, adds a source column (which
+dbt adds to each snapshot) and fails.  Only the snapshots' current rows are copied before it
+("rows restored (current)"), which a test checks inside the failing run, while the copies
+exist; the rollback drops the added column.
 
 Seeds: a reload that changes existing rows, read by a view model and by a view made by hand.
 """
@@ -21,21 +23,36 @@ from helpers.project import Project, assert_same_state
 SNAPSHOTS = """\
 snapshots:
   - name: people_check_cols
-    relation: ref('people')
+    relation: ref('people_source')
     config: {unique_key: id, strategy: check, check_cols: [city]}
   - name: people_check_all
-    relation: ref('people')
+    relation: ref('people_source')
     config:
       unique_key: id
       strategy: check
       check_cols: all
       dbt_valid_to_current: "cast('9999-12-31' as timestamp)"
   - name: people_invalidate
-    relation: ref('people')
+    relation: ref('people_source')
     config: {unique_key: id, strategy: timestamp, updated_at: updated_at, hard_deletes: invalidate}
   - name: people_new_record
-    relation: ref('people')
+    relation: ref('people_source')
     config: {unique_key: id, strategy: timestamp, updated_at: updated_at, hard_deletes: new_record}
+  - name: people_renamed_columns
+    relation: ref('people_source')
+    config:
+      unique_key: id
+      strategy: timestamp
+      updated_at: updated_at
+      hard_deletes: new_record
+      snapshot_meta_column_names:
+        {dbt_valid_from: valid_since, dbt_valid_to: valid_until, dbt_scd_id: scd, dbt_updated_at: changed_at, dbt_is_deleted: gone}
+"""
+
+#: The snapshots' source; the failing run gives it a new column, which dbt adds to every snapshot.
+SOURCE = """\
+{{ config(materialized='view') }}
+select id, name, city, updated_at{% if var('wide', false) %}, upper(name) as shout{% endif %} from {{ ref('people') }}
 """
 
 #: snapshot -> SQL condition of its current rows
@@ -44,6 +61,7 @@ CURRENT = {
     "people_check_all": "dbt_valid_to = cast('9999-12-31' as timestamp)",
     "people_invalidate": "dbt_valid_to is null",
     "people_new_record": "dbt_valid_to is null",
+    "people_renamed_columns": "valid_until is null",
 }
 
 SEED_PROPERTIES = """\
@@ -61,6 +79,17 @@ COPIES_TEST = """\
 select '{{ name }}' as snapshot
 where (select count(*) from {{ copy }}) <> {{ rows }}
    or exists (select 1 from {{ copy }} where not ({{ is_current }}))
+{% if not loop.last %}union all{% endif %}
+{% endfor %}
+"""
+
+#: Passes when the failing run did add the source's new column to every snapshot.
+WIDENED_TEST = """\
+{{ config(enabled=var('current', none) is not none) }}
+{% for name in var('current', {}) %}
+select '{{ name }}' as snapshot where not exists (
+  select 1 from information_schema.columns
+  where table_schema = '{{ ref(name).schema }}' and table_name = '{{ ref(name).identifier }}' and column_name = 'shout')
 {% if not loop.last %}union all{% endif %}
 {% endfor %}
 """
@@ -98,7 +127,9 @@ def test_snapshots_restore_only_their_current_rows(engine: str, project: Callabl
     proj.write("snapshots/people.yml", SNAPSHOTS)
     proj.write("seeds/properties.yml", SEED_PROPERTIES)
     proj.write("tests/fail_switch.sql", "select * from {{ ref('people_new_record') }} where {{ var('fail') }}\n")
+    proj.write("models/people_source.sql", SOURCE)
     proj.write("tests/copies_hold_current_rows_only.sql", COPIES_TEST)
+    proj.write("tests/snapshots_widened.sql", WIDENED_TEST)
     write_people(proj, RUN1)
     assert proj.sagaz().status == "committed", proj.last_output
     write_people(proj, RUN2)
@@ -111,9 +142,10 @@ def test_snapshots_restore_only_their_current_rows(engine: str, project: Callabl
     assert [versions("people_check_cols", p) for p in (2, 3, 4)] == [2, 1, 1], "only a city change is a change"
     assert [versions("people_check_all", p) for p in (2, 3, 4)] == [2, 2, 1]
     assert proj.query("select count(*) from {schema}.people_invalidate where id = 4 and dbt_valid_to is null") == [(0,)]
-    assert proj.query(
-        "select count(*) from {schema}.people_new_record where id = 4 and dbt_valid_to is null and dbt_is_deleted = 'True'"
-    ) == [(1,)]
+    for snapshot, valid_to, deleted in (("people_new_record", "dbt_valid_to", "dbt_is_deleted"), ("people_renamed_columns", "valid_until", "gone")):
+        assert proj.query(
+            f"select count(*) from {{schema}}.{snapshot} where id = 4 and {valid_to} is null and {deleted} = 'True'"
+        ) == [(1,)], snapshot
     current = {
         name: proj.query(f"select count(*) from {{schema}}.{name} where {where}")[0][0] for name, where in CURRENT.items()
     }
@@ -123,10 +155,11 @@ def test_snapshots_restore_only_their_current_rows(engine: str, project: Callabl
 
     write_people(proj, RUN3)
     expected_copies = {name: [rows, CURRENT[name]] for name, rows in current.items()}
-    result = proj.sagaz("--vars", f"{{fail: true, current: {expected_copies}}}")
+    result = proj.sagaz("--vars", f"{{fail: true, wide: true, current: {expected_copies}}}")
 
     assert_rolled_back(proj, result, "test.kinds.fail_switch")
     assert statuses(result)["test.kinds.copies_hold_current_rows_only"] == "pass", statuses(result)
+    assert statuses(result)["test.kinds.snapshots_widened"] == "pass", statuses(result)
     acts = actions(result)
     for name in CURRENT:
         assert statuses(result)[f"snapshot.kinds.{name}"] == "success"
