@@ -99,7 +99,9 @@ select '{{ name }}' as snapshot where not exists (
 #: adds fay.
 RUN1 = [(1, "ann", "lisbon", 1), (2, "bob", "porto", 1), (3, "cyd", "faro", 1), (4, "dee", "braga", 1)]
 RUN2 = [(1, "ann", "lisbon", 1), (2, "bob", "madrid", 2), (3, "cyrus", "faro", 2), (5, "eve", "evora", 2)]
-RUN3 = [(1, "ann", "rome", 3), (3, "cyrus", "faro", 2), (4, "dee", "braga", 3), (5, "eve", "evora", 2), (6, "fay", "beja", 3)]
+RUN3 = [
+    (1, "ann", "rome", 3), (3, "cyrus", "faro", 2), (4, "dee", "braga", 3), (5, "eve", "evora", 2), (6, "fay", "beja", 3)
+]
 
 
 def write_people(proj: Project, rows: list[tuple]) -> None:
@@ -142,12 +144,17 @@ def test_snapshots_restore_only_their_current_rows(engine: str, project: Callabl
     assert [versions("people_check_cols", p) for p in (2, 3, 4)] == [2, 1, 1], "only a city change is a change"
     assert [versions("people_check_all", p) for p in (2, 3, 4)] == [2, 2, 1]
     assert proj.query("select count(*) from {schema}.people_invalidate where id = 4 and dbt_valid_to is null") == [(0,)]
-    for snapshot, valid_to, deleted in (("people_new_record", "dbt_valid_to", "dbt_is_deleted"), ("people_renamed_columns", "valid_until", "gone")):
+    deletion_records = (
+        ("people_new_record", "dbt_valid_to", "dbt_is_deleted"),
+        ("people_renamed_columns", "valid_until", "gone"),
+    )
+    for snapshot, valid_to, deleted in deletion_records:
         assert proj.query(
             f"select count(*) from {{schema}}.{snapshot} where id = 4 and {valid_to} is null and {deleted} = 'True'"
         ) == [(1,)], snapshot
     current = {
-        name: proj.query(f"select count(*) from {{schema}}.{name} where {where}")[0][0] for name, where in CURRENT.items()
+        name: proj.query(f"select count(*) from {{schema}}.{name} where {where}")[0][0]
+        for name, where in CURRENT.items()
     }
     before = proj.state()
     for name, rows in current.items():
@@ -177,7 +184,7 @@ def test_reloaded_seed_is_restored_under_its_views(engine: str, project: Callabl
     """The view model and the hand-made view (bound to the seed's OID on Postgres) keep
     working and read the pre-run rows after a failed reload, incremental or fully refreshed."""
     proj = project(engine, name="kinds")
-    proj.write("models/people_cities.sql", "{{ config(materialized='view') }}\nselect id, city from {{ ref('people') }}\n")
+    proj.write("models/people_cities.sql", "{{ config(materialized='view') }}\nselect id, city from {{ ref('people') }}")
     proj.write("tests/fail_switch.sql", "select * from {{ ref('people_cities') }} where {{ var('fail') }}\n")
     write_people(proj, RUN1)
     assert proj.sagaz().status == "committed", proj.last_output
