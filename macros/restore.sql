@@ -49,9 +49,7 @@
     {%- do sagaz_dbt.queue_drop(script, current) -%}
   {%- endif -%}
   {%- do sagaz_dbt.queue_rename(script, kept, kept.incorporate(path={'identifier': step.identifier})) -%}
-  {%- for ddl in (fromjson(step.index_ddl) if step.index_ddl else []) -%}
-    {%- do script.append(ddl) -%}
-  {%- endfor -%}
+  {%- do sagaz_dbt.recreate_indexes(step, script) -%}
   {#- The kept relation now has the original name again: only the other backups go. -#}
   {%- do sagaz_dbt.release_step(step, script, include_kept=false) -%}
   {{- return('swapped back') -}}
@@ -76,10 +74,16 @@
     {%- do sagaz_dbt.queue_drop(script, current) -%}
   {%- endif -%}
   {%- do sagaz_dbt.queue_rename(script, copy, copy.incorporate(path={'identifier': step.identifier})) -%}
+  {%- do sagaz_dbt.recreate_indexes(step, script) -%}
+  {{- return('copy swapped in') -}}
+{%- endmacro %}
+
+
+{% macro recreate_indexes(step, script) -%}
+  {#- The step's pre-run secondary indexes (DuckDB), recorded qualified while arming. -#}
   {%- for ddl in (fromjson(step.index_ddl) if step.index_ddl else []) -%}
     {%- do script.append(ddl) -%}
   {%- endfor -%}
-  {{- return('copy swapped in') -}}
 {%- endmacro %}
 
 

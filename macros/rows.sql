@@ -112,11 +112,13 @@
       first (the caller flushed the queue), then only queued writes. -#}
   {%- set copy_cols = [] -%}
   {%- for col in adapter.get_columns_in_relation(copy) -%}{%- do copy_cols.append(col.name) -%}{%- endfor -%}
+  {%- set added = [] -%}
   {%- for col in adapter.get_columns_in_relation(current) -%}
-    {%- if col.name not in copy_cols -%}
-      {%- do script.append('alter table ' ~ current ~ ' drop column ' ~ adapter.quote(col.name)) -%}
-    {%- endif -%}
+    {%- if col.name not in copy_cols -%}{%- do added.append(col.name) -%}{%- endif -%}
   {%- endfor -%}
+  {%- if added -%}
+    {%- do adapter.dispatch('drop_added_columns', 'sagaz_dbt')(current, added, step, script) -%}
+  {%- endif -%}
   {%- if detail.mode == 'keys' -%}
     {%- set keys = sagaz_dbt.find_relation(step.database_name, step.schema_name, detail.keys_identifier) -%}
     {%- set scopes = sagaz_dbt.key_scopes('sagaz_t', keys, detail.key_columns) -%}
@@ -139,4 +141,34 @@
     {%- do sagaz_dbt.queue_drop(script, keys) -%}
   {%- endif -%}
   {{- return('rows restored (' ~ detail.mode ~ ')') -}}
+{%- endmacro %}
+
+
+{% macro default__drop_added_columns(relation, columns, step, script) -%}
+  {%- for name in columns -%}
+    {%- do script.append('alter table ' ~ relation ~ ' drop column ' ~ adapter.quote(name)) -%}
+  {%- endfor -%}
+{%- endmacro %}
+
+{% macro duckdb__drop_added_columns(relation, columns, step, script) -%}
+  {#- DuckDB adds a column to a table that has a secondary index, but drops none ("Cannot
+      alter entry ... because there are entries that depend on it"): drop the indexes first,
+      then recreate the pre-run ones, before any row is deleted or re-inserted (a unique
+      index created after a delete and re-insert of the same key fails at commit). -#}
+  {%- set sql -%}
+    select index_name from duckdb_indexes()
+    where database_name = {{ sagaz_dbt.sql_string(relation.database) }}
+      and schema_name = {{ sagaz_dbt.sql_string(relation.schema) }}
+      and table_name = {{ sagaz_dbt.sql_string(relation.identifier) }}
+    order by index_name
+  {%- endset -%}
+  {%- set names = run_query(sql).columns[0].values() | list -%}
+  {%- for name in names -%}
+    {%- set index = api.Relation.create(database=relation.database, schema=relation.schema, identifier=name) -%}
+    {%- do script.append('drop index ' ~ index) -%}
+  {%- endfor -%}
+  {%- do sagaz_dbt.default__drop_added_columns(relation, columns, step, script) -%}
+  {%- if names -%}
+    {%- do sagaz_dbt.recreate_indexes(step, script) -%}
+  {%- endif -%}
 {%- endmacro %}
