@@ -135,21 +135,11 @@ def test_incremental_strategies_restore_only_touched_rows(engine: str, project: 
         assert "copying the whole table" not in proj.last_output
 
 
-MOVED_KEY_LOST = (
-    "sagaz-dbt bug: `meta.sagaz.partition_by` replaces the unique_key as the backup's scope "
-    "(strategies/incremental.py), but merge and delete+insert still write by unique_key. A "
-    "batch row whose key moved to another partition (id 2: day 1 -> day 3) updates or deletes "
-    "a row outside the batch's partitions that the pre-hook never copied; the rollback then "
-    "deletes the batch's partitions and re-inserts the copy, and the moved row is lost while "
-    "the report says the warehouse is exactly as before. The scope must be the union of both "
-    "(rows whose unique_key or whose partition is in the batch), which changes the row-level "
-    "backup and its journal detail (one keys table per scope)"
-)
-
-
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=MOVED_KEY_LOST)
 def test_merge_scoped_by_partition_keeps_rows_whose_key_moved(engine: str, project: Callable[..., Project]) -> None:
+    """A merge writes by unique_key: a row whose key moved to another partition is outside
+    the batch's partitions, so a unique_key scopes the backup even when
+    `meta.sagaz.partition_by` is set."""
     proj = project(engine, name="kinds")
     proj.write(
         "models/merged.sql",

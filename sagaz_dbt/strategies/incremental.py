@@ -1,9 +1,11 @@
 """Incremental models: back up only the rows the run can touch.
 
 An incremental run changes the existing table in place, but only where the new batch lands:
-rows whose `unique_key` is in the batch (delete+insert, merge), or whose partition column
-value is in the batch (append, insert_overwrite, or any strategy with
-`meta.sagaz.partition_by`).  A pre-hook copies exactly those rows, and the batch's keys,
+rows whose `unique_key` is in the batch (delete+insert, merge), or, for a model without a
+unique_key, whose partition column value is in the batch (`meta.sagaz.partition_by`, else
+the config's `partition_by`).  A unique_key always wins: merge and delete+insert write by
+it, so a key that moved to another partition would escape a partition scope.  A pre-hook
+copies exactly those rows, and the batch's keys,
 inside the model's own transaction; compensation deletes the batch's keys and re-inserts the
 copied rows (`sagaz_dbt.restore_rows`): O(batch), not O(table).
 
@@ -56,9 +58,9 @@ class IncrementalStrategy(Strategy):
             return Snapshot("window", window=microbatch_window(node, run))
         if str(getattr(config, "on_schema_change", None) or "ignore") == "sync_all_columns":
             return _copy(node, "on_schema_change: sync_all_columns can change column types")
-        keys = as_columns(meta.get("partition_by"))
-        if not keys:  # every strategy only writes rows whose key is in the batch
-            keys = as_columns(getattr(config, "unique_key", None))
+        keys = as_columns(getattr(config, "unique_key", None))  # keyed strategies write by it
+        if not keys:  # append and the like only write rows whose partition is in the batch
+            keys = as_columns(meta.get("partition_by"))
         if not keys:
             keys = as_columns(config.get("partition_by") if hasattr(config, "get") else None)
         if not keys:
