@@ -42,6 +42,10 @@
       {%- do adapter.cache_added(copy) -%}
       {%- do out.update({'copy_identifier': copy.identifier, 'copied': true, 'window_copy': window}) -%}
     {%- endif -%}
+    {%- if in_place -%}
+      {#- Restored by re-creating it from this DDL (see recreate_in_place). -#}
+      {%- do out.update({'create_sql': adapter.dispatch('table_ddl', 'sagaz_dbt')(existing)}) -%}
+    {%- endif -%}
   {%- endif -%}
   {{- return(out) -}}
 {%- endmacro %}
@@ -79,6 +83,21 @@
     {%- do out.setdefault(row[0], []).append(row[1]) -%}
   {%- endfor -%}
   {{- return(out) -}}
+{%- endmacro %}
+
+
+{% macro default__table_ddl(relation) -%}
+  {{- return(none) -}}
+{%- endmacro %}
+
+{% macro duckdb__table_ddl(relation) -%}
+  {%- set sql -%}
+    select sql from duckdb_tables()
+    where database_name = {{ sagaz_dbt.sql_string(relation.database) }}
+      and schema_name = {{ sagaz_dbt.sql_string(relation.schema) }}
+      and table_name = {{ sagaz_dbt.sql_string(relation.identifier) }}
+  {%- endset -%}
+  {{- return(run_query(sql).columns[0].values()[0]) -}}
 {%- endmacro %}
 
 

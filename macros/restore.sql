@@ -103,7 +103,19 @@
       backup before the current relation is dropped (Postgres). -#}
   {%- set actions = {} -%}
   {%- set script = [] -%}
-  {%- for step in steps -%}
+  {#- Tables DuckDB rebuilds in place (they have foreign keys) leave first and come back
+      last: while the table a foreign key of theirs references is swapped back, neither
+      the new nor the restored rows could stay (DuckDB checks keys at once, and refuses to
+      drop a referenced table).  A table dbt-duckdb rebuilt while rebuilding what it
+      references lost its constraints even if its own node never ran: always recreated. -#}
+  {%- set recreated = sagaz_dbt.in_place_steps(steps) -%}
+  {%- for step in recreated -%}
+    {%- set current = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.identifier) -%}
+    {%- if current is not none -%}
+      {%- do sagaz_dbt.queue_drop(script, current) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {%- for step in steps if step not in recreated -%}
     {%- for view in repoints.get(step.seq, []) -%}
       {%- do sagaz_dbt.flush(script) -%}
       {%- do sagaz_dbt.replace_view(step.database_name, view.schema, view.name, view.select_sql) -%}
@@ -121,11 +133,47 @@
     {%- endif -%}
     {%- do actions.update({step.seq: action}) -%}
   {%- endfor -%}
+  {%- for step in recreated | reverse -%}
+    {%- do actions.update({step.seq: sagaz_dbt.recreate_in_place(step, script)}) -%}
+  {%- endfor -%}
   {%- do sagaz_dbt.flush(script) -%}
   {%- do sagaz_dbt.drop_created_schemas(steps) -%}
   {%- do sagaz_dbt.journal_set_all_steps_status(database, schema, run_id, 'compensated') -%}
   {%- do sagaz_dbt.journal_set_run_status(database, schema, run_id, 'rolled_back', message) -%}
   {{- return(actions) -}}
+{%- endmacro %}
+
+
+{% macro in_place_steps(steps) -%}
+  {#- The steps whose pre-run table is kept as a copy plus its DDL (DuckDB foreign keys). -#}
+  {%- set out = [] -%}
+  {%- for step in steps -%}
+    {%- set detail = fromjson(step.detail) if step.detail else {} -%}
+    {%- if detail.get('create_sql') and step.copy_identifier -%}{%- do out.append(step) -%}{%- endif -%}
+  {%- endfor -%}
+  {{- return(out) -}}
+{%- endmacro %}
+
+
+{% macro recreate_in_place(step, script) -%}
+  {#- The pre-run table again: its own DDL (columns, keys, constraints), its rows from the
+      copy, its indexes.  The caller has queued the drop of the run's version. -#}
+  {%- set copy = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.copy_identifier) -%}
+  {%- if copy is none -%}
+    {%- do exceptions.raise_compiler_error(
+          "sagaz-dbt: the copy of " ~ step.schema_name ~ "." ~ step.identifier ~ " is gone; refusing to guess") -%}
+  {%- endif -%}
+  {%- set table = api.Relation.create(database=step.database_name, schema=step.schema_name,
+                                      identifier=step.identifier, type='table') -%}
+  {%- do sagaz_dbt.flush(script) -%}
+  {%- set cols = [] -%}
+  {%- for col in adapter.get_columns_in_relation(copy) -%}{%- do cols.append(adapter.quote(col.name)) -%}{%- endfor -%}
+  {%- do script.append(fromjson(step.detail).create_sql) -%}
+  {%- do adapter.cache_added(table) -%}
+  {%- do script.append('insert into ' ~ table ~ ' (' ~ cols | join(', ') ~ ') select ' ~ cols | join(', ') ~ ' from ' ~ copy) -%}
+  {%- do sagaz_dbt.recreate_indexes(step, script) -%}
+  {%- do sagaz_dbt.release_step(step, script) -%}
+  {{- return('recreated') -}}
 {%- endmacro %}
 
 

@@ -99,10 +99,18 @@ class Saga:
             kept_identifier=_opt_str(out["kept_identifier"]),
             copy_identifier=_opt_str(out["copy_identifier"]),
             index_ddl=[
-                sqltext.qualify_index_ddl(ddl, planned.database, planned.schema, self._dialect)
+                sqltext.qualify_ddl(ddl, planned.database, planned.schema, self._dialect)
                 for ddl in out["index_ddl"] or []
             ],
-            detail={**_row_detail(planned, out), **({"new_schema": True} if out.get("new_schema") else {})},
+            detail={
+                **_row_detail(planned, out),
+                **({"new_schema": True} if out.get("new_schema") else {}),
+                **(
+                    {"create_sql": sqltext.qualify_ddl(out["create_sql"], planned.database, planned.schema, self._dialect)}
+                    if out.get("create_sql")
+                    else {}
+                ),
+            },
         )
 
     # -- backward --------------------------------------------------------------------------

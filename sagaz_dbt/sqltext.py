@@ -7,9 +7,10 @@ Postgres views to re-point), and the import is a tenth of a second of every star
 from __future__ import annotations
 
 
-def qualify_index_ddl(ddl: str, database: str, schema: str, dialect: str) -> str:
-    """`CREATE INDEX i ON t(c)` as the catalog reports it, with `t` fully qualified, so it
-    recreates the index on the right table whatever the session's search path."""
+def qualify_ddl(ddl: str, database: str, schema: str, dialect: str) -> str:
+    """`CREATE INDEX i ON t(c)` or `CREATE TABLE s.t(... REFERENCES s.p(id))` as the catalog
+    reports it, with every table fully qualified, so it recreates the object on the right
+    tables whatever the session's search path and default catalog."""
     import sqlglot
     from sqlglot import exp
 

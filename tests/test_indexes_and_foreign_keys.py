@@ -5,8 +5,8 @@ DuckDB refuses to rename a table that has a secondary index, so dbt-duckdb drops
 indexes before it renames the table to its backup: sagaz-dbt records them while arming and
 recreates them on the swapped-back table.  DuckDB also never renames a table with a foreign
 key, nor drops a table a foreign key references: dbt-duckdb rebuilds a table with a foreign
-key in place (sagaz-dbt copies it first and restores it in place), and drops the tables that
-reference a table it rebuilds, to recreate them later in the run.
+key in place (sagaz-dbt copies it first and recreates it from its pre-run DDL), and drops the
+tables that reference a table it rebuilds, to recreate them later in the run.
 """
 
 from __future__ import annotations
@@ -191,14 +191,14 @@ def assert_keys_enforced(proj: Project) -> None:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_table_with_a_foreign_key_is_restored(engine: str, project: Callable[..., Project]) -> None:
     """Only the referencing table is rebuilt: DuckDB rebuilds it in place (copied first,
-    restored in place), Postgres swaps it (kept by rename, swapped back)."""
+    recreated from its DDL and copy), Postgres swaps it (kept by rename, swapped back)."""
     proj = foreign_key_project(project(engine, name="kinds"))
     before, before_keys = proj.state(), keys(proj)
 
     result = proj.sagaz("--select", "orders", "--vars", "{factor: 3, fail: true}")
 
     assert_rolled_back(proj, result, "test.kinds.fail_switch")
-    expected = "rows restored" if engine == "duckdb" else "swapped back"
+    expected = "recreated" if engine == "duckdb" else "swapped back"
     assert actions(result) == {"model.kinds.orders": expected}, actions(result)
     assert_same_state(before, proj.state(), "after the rollback vs before the run")
     assert keys(proj) == before_keys
@@ -216,34 +216,12 @@ def test_table_with_a_foreign_key_is_restored(engine: str, project: Callable[...
         assert keys(proj) == before_keys
 
 
-PARENT_ROLLBACK_FAILS_ON_DUCKDB = (
-    "sagaz-dbt bug (DuckDB): a run that rebuilds a table another table's foreign key references "
-    "cannot be rolled back. Compensation walks the steps in reverse DAG order, so it first "
-    "restores the referencing table in place (delete + insert from its copy) while the run's "
-    "new referenced table is still there: DuckDB checks the key at once ('Violates foreign key "
-    "constraint because key \"id: 3\" does not exist in the referenced table' when the run "
-    "removed a parent row), and when that passes, swap_back cannot drop the new referenced "
-    "table ('Could not drop the table because this table is main key table of the table "
-    "\"orders\"'). The rollback transaction aborts, the run is torn (exit 2), and every later "
-    "recover or build on the target fails the same way. A fix needs a DuckDB-specific "
-    "compensation order: drop the in-place-rebuilt referencing tables first, swap the "
-    "referenced tables back, then recreate the referencing tables from their pre-run DDL "
-    "(recorded while arming) and re-insert their copies"
-)
-
-
-@pytest.mark.parametrize(
-    "engine",
-    [
-        pytest.param(
-            "duckdb", marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=PARENT_ROLLBACK_FAILS_ON_DUCKDB)
-        ),
-        ENGINES[1],
-    ],
-)
+@pytest.mark.parametrize("engine", ENGINES)
 def test_table_referenced_by_a_foreign_key_is_restored(engine: str, project: Callable[..., Project]) -> None:
     """The referenced table is rebuilt while the table referencing it exists (both selected:
-    dbt-duckdb drops the referencing table first and rebuilds it later in the run)."""
+    dbt-duckdb drops the referencing table first and rebuilds it later in the run).  On
+    DuckDB the rollback drops the referencing table first, swaps the referenced one back,
+    then recreates the referencing table from its pre-run DDL and copy."""
     proj = foreign_key_project(project(engine, name="kinds"))
     before, before_keys = proj.state(), keys(proj)
 
@@ -252,7 +230,7 @@ def test_table_referenced_by_a_foreign_key_is_restored(engine: str, project: Cal
     assert_rolled_back(proj, result, "test.kinds.fail_switch")
     acts = actions(result)
     assert acts["model.kinds.customers"] == "swapped back", acts
-    assert acts["model.kinds.orders"] == ("rows restored" if engine == "duckdb" else "swapped back"), acts
+    assert acts["model.kinds.orders"] == ("recreated" if engine == "duckdb" else "swapped back"), acts
     assert_same_state(before, proj.state(), "after the rollback vs before the run")
     assert keys(proj) == before_keys, "the foreign key must reference the restored table"
     assert_keys_enforced(proj)
