@@ -253,3 +253,23 @@ def test_referenced_table_rebuilt_alone_matches_plain_dbt(project: Callable[...,
     assert ours_keys == plain_keys
     assert [kind for _, kind, _ in ours_keys] == ["p", "p"], "the foreign key is gone, as in plain dbt"
     assert ours.leftovers() == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_referencing_table_skipped_after_its_parent_rebuilt_gets_its_keys_back(
+    engine: str, project: Callable[..., Project]
+) -> None:
+    """A test on the referenced table fails, so dbt skips the referencing table: on DuckDB,
+    dbt-duckdb has already put the referencing table back without its constraints while it
+    rebuilt the referenced one, so the rollback must recreate it although its node never ran."""
+    proj = foreign_key_project(project(engine, name="kinds"))
+    proj.write("tests/fail_parent.sql", "select * from {{ ref('customers') }} where {{ var('fail_parent', false) }}\n")
+    before, before_keys = proj.state(), keys(proj)
+
+    result = proj.sagaz("--vars", "{factor: 3, fail: false, fail_parent: true}")
+
+    assert_rolled_back(proj, result, "test.kinds.fail_parent")
+    assert result.dbt.tracker.outcomes["model.kinds.orders"].status == "skipped"
+    assert_same_state(before, proj.state(), "after the rollback vs before the run")
+    assert keys(proj) == before_keys, "the referencing table's keys must be back"
+    assert_keys_enforced(proj)
