@@ -7,4 +7,5 @@ python3 -m venv .venv
 .venv/bin/pip install --quiet --upgrade pip
 .venv/bin/pip install --quiet -e '.[test]'
 export DBT_SEND_ANONYMOUS_USAGE_STATS=false
-exec .venv/bin/pytest "$@"
+# One worker per core; a test file stays on one worker (its module fixtures build once).
+exec .venv/bin/pytest -n "${SAGAZ_TEST_WORKERS:-auto}" --dist loadfile "$@"
