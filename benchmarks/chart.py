@@ -63,10 +63,14 @@ def render(result: dict[str, Any] | list[dict[str, Any]], path: Path) -> Path:
             ax.axhline(1.0, color="black", linewidth=0.6)
         if key == "rollback_s":
             ax.axhline(2.0, color="grey", linestyle=":", label="goal (DuckDB project): 2 s")
+        values = [s[key] for s in summary if s.get(key) is not None]
         if key == "success_ratio":
-            ax.set_ylim(0.8, max([1.3, *[s[key] + 0.05 for s in summary if s.get(key)]]))
-        else:
-            ax.set_ylim(bottom=0)
+            ax.set_ylim(min([0.8, *[v - 0.05 for v in values]]), max([1.3, *[v + 0.05 for v in values]]))
+        else:  # a run can be faster than dbt's (noise): show it below zero rather than clip it
+            lowest = min(values, default=0.0)
+            ax.set_ylim(bottom=lowest - 0.2 if lowest < 0 else 0.0)
+            if lowest < 0:
+                ax.axhline(0.0, color="black", linewidth=0.6)
     handles: dict[str, Any] = {}
     for ax in axes:
         for handle, name in zip(*ax.get_legend_handles_labels()):
