@@ -6,10 +6,11 @@
   of foreign keys) get a copy.
 -#}
 
-{% macro arm_step(step, indexes) -%}
-  {%- set out = {'pre_type': none, 'identifier': step.identifier, 'kept_identifier': none,
+{% macro arm_step(step, indexes, memo=none, owners=none) -%}
+  {%- set out = {'pre_type': none, 'identifier': sagaz_dbt.catalog_identifier(step.identifier), 'kept_identifier': none,
                  'copy_identifier': none, 'keys_identifier': none, 'index_ddl': [], 'copied': false} -%}
-  {%- set existing = adapter.get_relation(database=step.database, schema=step.schema, identifier=step.identifier) -%}
+  {%- set existing = sagaz_dbt.find_node_relation(step.database, step.schema, step.identifier, memo) -%}
+  {%- do sagaz_dbt.claim_name(step, out.identifier, false, memo, owners) -%}
   {%- if existing is none -%}
     {#- A schema the run creates for it is dropped again by a rollback, when left empty. -#}
     {%- do out.update({'new_schema': not adapter.check_schema_exists(step.database, step.schema)}) -%}
@@ -17,10 +18,8 @@
   {%- endif -%}
   {%- do out.update({'pre_type': existing.type | string, 'identifier': existing.identifier}) -%}
 
-  {%- set kept = sagaz_dbt.kept_relation(make_backup_relation(existing, existing.type)) -%}
-  {%- if adapter.get_relation(database=kept.database, schema=kept.schema, identifier=kept.identifier) is not none -%}
-    {%- do exceptions.raise_compiler_error("sagaz-dbt: " ~ kept ~ " already exists; another run with the same id left it behind") -%}
-  {%- endif -%}
+  {%- set kept = sagaz_dbt.kept_relation(existing) -%}
+  {%- do sagaz_dbt.claim_name(step, kept.identifier, true, memo, owners) -%}
   {%- do out.update({'kept_identifier': kept.identifier}) -%}
 
   {%- if existing.is_table -%}
@@ -31,10 +30,13 @@
       {%- do out.update({
             'copy_identifier': sagaz_dbt.copy_relation(existing).identifier,
             'keys_identifier': sagaz_dbt.sagaz_identifier(existing.identifier, 'ky', sagaz_dbt.run_token())}) -%}
+      {%- do sagaz_dbt.claim_name(step, out.copy_identifier, true, memo, owners) -%}
+      {%- do sagaz_dbt.claim_name(step, out.keys_identifier, true, memo, owners) -%}
     {%- elif step.kind != 'swap' or in_place -%}
       {#- A microbatch run writes only inside its event-time window: copy just that. -#}
       {%- set window = step.kind == 'window' and not in_place -%}
       {%- set copy = sagaz_dbt.copy_relation(existing) -%}
+      {%- do sagaz_dbt.claim_name(step, copy.identifier, true, memo, owners) -%}
       {%- call statement('sagaz_copy', auto_begin=True) -%}
         create table {{ copy }} as select * from {{ existing }} as sagaz_t
         {%- if window %} where {{ sagaz_dbt.window_filter('sagaz_t', step.window) }}{% endif %}
@@ -119,8 +121,34 @@
   {%- do sagaz_dbt.journal_insert_run(database, schema, run) -%}
   {%- set indexes = adapter.dispatch('index_ddl_by_table', 'sagaz_dbt')(steps) -%}
   {%- set armed = [] -%}
+  {%- set memo = {} -%}
+  {%- set owners = {} -%}
   {%- for step in steps -%}
-    {%- do armed.append(sagaz_dbt.arm_step(step, indexes)) -%}
+    {%- do armed.append(sagaz_dbt.arm_step(step, indexes, memo, owners)) -%}
   {%- endfor -%}
   {{- return(armed) -}}
+{%- endmacro %}
+
+
+
+{% macro claim_name(step, name, is_backup, memo, owners) -%}
+  {#- Each name a run uses belongs to exactly one step, and a backup's name does not exist
+      yet: a swap or drop by a name the journal holds can then only touch that step's
+      own backup.  A clash is refused before anything is kept or copied under it (and the
+      arming transaction rolls back, so nothing is changed). -#}
+  {%- if owners is none -%}{{- return(none) -}}{%- endif -%}
+  {%- set who = step.schema ~ '.' ~ step.identifier -%}
+  {%- set slot = (step.database | lower, step.schema, sagaz_dbt.name_key(name)) -%}
+  {%- if slot in owners -%}
+    {%- do exceptions.raise_compiler_error("sagaz-dbt: refusing to arm: " ~ who ~ " and " ~ owners[slot]
+          ~ " would both use the name " ~ step.schema ~ "." ~ name
+          ~ ". Give one of them another alias, then run again. Nothing was changed.") -%}
+  {%- endif -%}
+  {%- do owners.update({slot: who}) -%}
+  {%- if is_backup and sagaz_dbt.find_relation(step.database, step.schema, name, memo) is not none -%}
+    {%- do exceptions.raise_compiler_error("sagaz-dbt: refusing to arm: " ~ step.schema ~ "." ~ name
+          ~ " (the backup name of " ~ who ~ ") already exists, left by another run or made by hand."
+          ~ " Drop it if it is not needed (`sagaz-dbt recover` first, if a run was interrupted), then run again."
+          ~ " Nothing was changed.") -%}
+  {%- endif -%}
 {%- endmacro %}

@@ -112,7 +112,7 @@
 
 
 {% macro journal_exists(database, schema) -%}
-  {%- set found = adapter.get_relation(database=database, schema=schema, identifier='sagaz_runs') -%}
+  {%- set found = sagaz_dbt.find_node_relation(database, schema, 'sagaz_runs') -%}
   {{- return(found is not none) -}}
 {%- endmacro %}
 

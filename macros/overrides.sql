@@ -17,9 +17,11 @@
     sagaz name instead: the pre-run relation is kept with zero copying, and it becomes
     visible under that name in the same transaction as the swap, so no crash can lose it.
     dbt's later `drop ... if exists <name>__dbt_backup` then finds nothing to drop.
+    The sagaz name comes from `from_relation`'s full identifier, never from dbt's backup
+    name, which dbt-postgres cuts to 51 characters (two long aliases would share it).
   -#}
   {%- if sagaz_dbt.is_armed() and to_relation.identifier.endswith('__dbt_backup') -%}
-    {%- set to_relation = sagaz_dbt.kept_relation(to_relation) -%}
+    {%- set to_relation = sagaz_dbt.kept_relation(from_relation).incorporate(type=to_relation.type) -%}
     {{- log("sagaz-dbt: keeping " ~ from_relation ~ " as " ~ to_relation) -}}
   {%- endif -%}
   {{- return(adapter.dispatch('rename_relation', 'dbt')(from_relation, to_relation)) -}}
@@ -60,11 +62,11 @@
   {%- set name = relation.identifier or '' -%}
   {%- if sagaz_dbt.is_armed() and name and 'sagaz' not in name
         and not name.endswith('__dbt_backup') and not name.endswith('__dbt_tmp') -%}
-    {%- set kept = sagaz_dbt.kept_relation(make_backup_relation(relation, relation.type)) -%}
+    {%- set kept = sagaz_dbt.kept_relation(relation) -%}
     {#- Only a relation this run armed (a step) may be kept: anything else (a test's audit
         table, a temporary relation) would become a backup no journal entry knows of. -#}
     {%- if sagaz_dbt.is_journaled_backup(kept)
-          and adapter.get_relation(database=kept.database, schema=kept.schema, identifier=kept.identifier) is none -%}
+          and sagaz_dbt.find_relation(kept.database, kept.schema, kept.identifier) is none -%}
       {{- log("sagaz-dbt: keeping " ~ relation ~ " as " ~ kept ~ " instead of dropping it") -}}
       {{- return(adapter.dispatch('rename_relation', 'dbt')(relation, kept)) -}}
     {%- endif -%}

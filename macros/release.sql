@@ -13,7 +13,7 @@
   {%- set identifiers = [step.copy_identifier, detail.get('keys_identifier')] -%}
   {%- if include_kept -%}{%- do identifiers.insert(0, step.kept_identifier) -%}{%- endif -%}
   {%- for identifier in identifiers -%}
-    {%- set rel = sagaz_dbt.find_relation(step.database_name, step.schema_name, identifier) -%}
+    {%- set rel = sagaz_dbt.find_relation(step.database_name, step.schema_name, identifier, step.get('memo')) -%}
     {%- if rel is not none -%}
       {%- do sagaz_dbt.queue_drop(script, rel) -%}
       {%- do dropped.append(rel.identifier) -%}
@@ -35,6 +35,7 @@
   {#- Commit a successful run in one call: drop (or retain) every backup, mark it committed. -#}
   {%- set actions = {} -%}
   {%- set script = [] -%}
+  {%- do sagaz_dbt.step_memo(steps) -%}
   {%- for step in steps -%}
     {%- if keep -%}
       {%- do actions.update({step.seq: 'retained'}) -%}
@@ -52,6 +53,7 @@
 
 {% macro drop_retained_run(database, schema, run_id, steps) -%}
   {%- set script = [] -%}
+  {%- do sagaz_dbt.step_memo(steps) -%}
   {%- for step in steps -%}
     {%- do sagaz_dbt.release_step(step, script) -%}
   {%- endfor -%}
@@ -73,9 +75,10 @@
 
 {% macro postgres__dependent_views_of(database, pairs) -%}
   {%- set rows = [] -%}
+  {%- set memo = {} -%}
   {%- for p in pairs -%}
-    {%- set rel = sagaz_dbt.find_relation(database, p.schema, p.identifier) -%}
-    {%- if rel is not none and sagaz_dbt.find_relation(database, p.schema, p.target) is not none -%}
+    {%- set rel = sagaz_dbt.find_relation(database, p.schema, p.identifier, memo) -%}
+    {%- if rel is not none and sagaz_dbt.find_relation(database, p.schema, p.target, memo) is not none -%}
       {%- do rows.append('(' ~ p.seq ~ ', ' ~ sagaz_dbt.sql_string(rel.render()) ~ '::regclass::oid)') -%}
     {%- endif -%}
   {%- endfor -%}

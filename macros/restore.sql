@@ -4,18 +4,10 @@
   crash.  The caller runs every step of a run in one transaction, in reverse DAG order.
 -#}
 
-{% macro find_relation(database, schema, identifier) -%}
-  {%- if identifier is none -%}
-    {{- return(none) -}}
-  {%- endif -%}
-  {{- return(adapter.get_relation(database=database, schema=schema, identifier=identifier)) -}}
-{%- endmacro %}
-
-
 {% macro restore_step(step, script) -%}
   {#- Put one step back; renames and drops go to `script` (see script.sql), in order. -#}
   {%- set detail = fromjson(step.detail) if step.detail else {} -%}
-  {%- set current = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.identifier) -%}
+  {%- set current = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.identifier, step.get('memo')) -%}
   {%- if step.pre_type is none -%}
     {%- if current is not none -%}
       {%- do sagaz_dbt.queue_drop(script, current) -%}
@@ -24,8 +16,8 @@
     {{- return('untouched') -}}
   {%- endif -%}
 
-  {%- set kept = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.kept_identifier) -%}
-  {%- set copy = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.copy_identifier) -%}
+  {%- set kept = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.kept_identifier, step.get('memo')) -%}
+  {%- set copy = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.copy_identifier, step.get('memo')) -%}
   {%- if kept is not none -%}
     {{- return(sagaz_dbt.swap_back(current, kept, step, script)) -}}
   {%- elif copy is not none and detail.get('mode') in ('keys', 'current', 'window') and current is not none -%}
@@ -103,6 +95,7 @@
       backup before the current relation is dropped (Postgres). -#}
   {%- set actions = {} -%}
   {%- set script = [] -%}
+  {%- do sagaz_dbt.step_memo(steps) -%}
   {#- Tables DuckDB rebuilds in place (they have foreign keys) leave first and come back
       last: while the table a foreign key of theirs references is swapped back, neither
       the new nor the restored rows could stay (DuckDB checks keys at once, and refuses to
@@ -110,7 +103,7 @@
       references lost its constraints even if its own node never ran: always recreated. -#}
   {%- set recreated = sagaz_dbt.in_place_steps(steps) -%}
   {%- for step in recreated -%}
-    {%- set current = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.identifier) -%}
+    {%- set current = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.identifier, step.get('memo')) -%}
     {%- if current is not none -%}
       {%- do sagaz_dbt.queue_drop(script, current) -%}
     {%- endif -%}
@@ -158,7 +151,7 @@
 {% macro recreate_in_place(step, script) -%}
   {#- The pre-run table again: its own DDL (columns, keys, constraints), its rows from the
       copy, its indexes.  The caller has queued the drop of the run's version. -#}
-  {%- set copy = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.copy_identifier) -%}
+  {%- set copy = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.copy_identifier, step.get('memo')) -%}
   {%- if copy is none -%}
     {%- do exceptions.raise_compiler_error(
           "sagaz-dbt: the copy of " ~ step.schema_name ~ "." ~ step.identifier ~ " is gone; refusing to guess") -%}

@@ -69,7 +69,7 @@
   {%- if not sagaz_dbt.is_armed() or should_full_refresh() -%}
     {{- return('') -}}
   {%- endif -%}
-  {%- set existing = load_relation(this) -%}
+  {%- set existing = sagaz_dbt.find_node_relation(this.database, this.schema, this.identifier) -%}
   {%- if existing is none or not existing.is_table -%}
     {{- return('') -}}
   {%- endif -%}
@@ -107,7 +107,7 @@
   {%- if not sagaz_dbt.is_armed() -%}
     {{- return('') -}}
   {%- endif -%}
-  {%- set existing = load_relation(this) -%}
+  {%- set existing = sagaz_dbt.find_node_relation(this.database, this.schema, this.identifier) -%}
   {%- if existing is none or not existing.is_table -%}
     {{- return('') -}}
   {%- endif -%}
@@ -135,7 +135,7 @@
     {%- do adapter.dispatch('drop_added_columns', 'sagaz_dbt')(current, added, step, script) -%}
   {%- endif -%}
   {%- if detail.mode == 'keys' -%}
-    {%- set keys = sagaz_dbt.find_relation(step.database_name, step.schema_name, detail.keys_identifier) -%}
+    {%- set keys = sagaz_dbt.find_relation(step.database_name, step.schema_name, detail.keys_identifier, step.get('memo')) -%}
     {%- set scopes = sagaz_dbt.key_scopes('sagaz_t', keys, detail.key_columns) -%}
   {%- elif detail.mode == 'window' -%}
     {%- set scopes = [sagaz_dbt.window_filter('sagaz_t', detail)] -%}
