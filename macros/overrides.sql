@@ -21,7 +21,12 @@
     name, which dbt-postgres cuts to 51 characters (two long aliases would share it).
   -#}
   {%- if sagaz_dbt.is_armed() and to_relation.identifier.endswith('__dbt_backup') -%}
-    {%- set to_relation = sagaz_dbt.kept_relation(from_relation).incorporate(type=to_relation.type) -%}
+    {%- set kept = sagaz_dbt.kept_relation(from_relation).incorporate(type=to_relation.type) -%}
+    {#- dbt has already moved its cache entry to the backup name: move it on to the real
+        name, so a second long model whose backup name dbt cut to the same 63 characters,
+        running in another thread, does not find that name taken in the cache. -#}
+    {%- do adapter.cache_renamed(to_relation, kept) -%}
+    {%- set to_relation = kept -%}
     {{- log("sagaz-dbt: keeping " ~ from_relation ~ " as " ~ to_relation) -}}
   {%- endif -%}
   {{- return(adapter.dispatch('rename_relation', 'dbt')(from_relation, to_relation)) -}}

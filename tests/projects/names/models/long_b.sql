@@ -1,0 +1,2 @@
+{{ config(alias='xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxbbbbbbbbbb') }}
+select id, amount + {{ var('day') }} as amount, 'b' as side from {{ ref('raw') }}
