@@ -88,7 +88,7 @@
 {%- endmacro %}
 
 
-{% macro compensate_run(database, schema, run_id, steps, restore_seqs, repoints, message) -%}
+{% macro compensate_run(database, schema, run_id, steps, restore_seqs, repoints, message, accept_missing=false) -%}
   {#- The whole rollback of a run in one call, in the caller's transaction.  `steps` come in
       reverse DAG order; `restore_seqs` are the steps dbt may have changed (the others only
       lose their backups); `repoints` maps a step to the outside views that must follow its
@@ -119,10 +119,15 @@
       {%- do sagaz_dbt.release_step(step, script) -%}
       {%- set action = 'untouched' -%}
     {%- endif -%}
-    {%- if action == 'missing' -%}
+    {%- if action == 'missing' and accept_missing -%}
+      {%- set action = 'missing (accepted)' -%}
+    {%- elif action == 'missing' -%}
       {%- do exceptions.raise_compiler_error(
             "sagaz-dbt: " ~ step.schema_name ~ "." ~ step.identifier ~ " existed before run " ~ run_id
-            ~ ", but neither it nor its backup exists now; refusing to guess") -%}
+            ~ ", but neither it nor its backup " ~ step.schema_name ~ "." ~ (step.kept_identifier or step.copy_identifier)
+            ~ " exists now; refusing to guess. Put it back by hand if you can (or accept its loss), then run"
+            ~ " `sagaz-dbt recover --accept-missing " ~ run_id ~ "` with the same flags: the other relations"
+            ~ " are restored and this one is reported as missing") -%}
     {%- endif -%}
     {%- do actions.update({step.seq: action}) -%}
   {%- endfor -%}

@@ -261,7 +261,11 @@ def recover_unfinished(target: Target, out: Console) -> list[SagaOutcome]:
             raise JournalError(f"run {run.run_id} has an unknown status {run.status!r} in the journal") from exc
         out.print(f"sagaz-dbt: run {run.run_id} was interrupted while {status.value}; finishing it first.")
         with interrupts_deferred(out.print):
-            outcome = Saga(target.warehouse, target.journal, run.run_id).recover(status, progress=_progress(out))
+            outcome = Saga(target.warehouse, target.journal, run.run_id).recover(
+                status, progress=_progress(out), accept_missing=target.options.accept_missing == run.run_id
+            )
+        for warning in outcome.warnings:
+            out.print(f"sagaz-dbt: {warning}", markup=False, highlight=False)
         word = "committed (its backups released)" if outcome.status is RunStatus.COMMITTED else "rolled back"
         out.print(f"sagaz-dbt: run {run.run_id} is now {word}.")
         outcomes.append(outcome)

@@ -20,6 +20,8 @@ class SagazOptions:
     wait_timeout: float = 3600.0
     journal_schema: str = DEFAULT_SCHEMA
     junit_xml: str | None = None  # where to write a JUnit XML report of the run (CI test tabs)
+    #: A run whose recovery may accept relations that are gone together with their backup.
+    accept_missing: str | None = None
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class SplitArgs:
     dbt_args: list[str] = field(default_factory=list)
 
 
-_VALUED = {"--keep-backups", "--wait-timeout", "--journal-schema", "--junit-xml"}
+_VALUED = {"--keep-backups", "--wait-timeout", "--journal-schema", "--junit-xml", "--accept-missing"}
 _FLAGS = {"--wait", "--no-wait"}
 
 #: (flag, what it does) for help texts and the README.
@@ -38,6 +40,10 @@ FLAG_HELP: list[tuple[str, str]] = [
     ("--wait-timeout SECONDS", "how long --wait waits (default 3600)"),
     ("--journal-schema NAME", "schema of the run journal in the target database (default `sagaz`)"),
     ("--junit-xml PATH", "write a JUnit XML report: one testcase per dbt node, plus one for the rollback"),
+    (
+        "--accept-missing RUN_ID",
+        "recovering RUN_ID, accept relations that are gone together with their backup (reported) and restore the rest",
+    ),
 ]
 
 
@@ -80,6 +86,14 @@ def _options(values: dict[str, str], wait: bool) -> SagazOptions:
     junit_xml = values.get("--junit-xml")
     if junit_xml is not None and not junit_xml:
         raise UsageError("--junit-xml needs a file path")
+    accept_missing = values.get("--accept-missing")
+    if accept_missing is not None and not accept_missing:
+        raise UsageError("--accept-missing needs a run id (see `sagaz-dbt runs`)")
     return SagazOptions(
-        keep_backups=keep, wait=wait, wait_timeout=timeout, journal_schema=schema, junit_xml=junit_xml
+        keep_backups=keep,
+        wait=wait,
+        wait_timeout=timeout,
+        journal_schema=schema,
+        junit_xml=junit_xml,
+        accept_missing=accept_missing,
     )

@@ -27,6 +27,8 @@ from sagaz_dbt.plan import PlannedStep
 from sagaz_dbt.warehouse import Warehouse
 
 SAGAZ_MARK = "__sagaz_"
+#: The action of a step whose relation and backup were gone, accepted by the user.
+MISSING_ACCEPTED = "missing (accepted)"
 
 #: Called with (done, total) after a rollback or recovery, for progress output.
 Progress = Callable[[int, int], None]
@@ -121,11 +123,16 @@ class Saga:
         touched: set[str] | None = None,
         progress: Progress | None = None,
         message: str | None = None,
+        accept_missing: bool = False,
     ) -> SagaOutcome:
         """Restore every step to its pre-run state, in reverse DAG order, in one transaction.
 
         `touched` (the nodes dbt executed) lets an in-process rollback skip restoring the
         copies of nodes dbt never ran; a recovery passes None and restores everything.
+        A step whose relation and backup are both gone stops the rollback (nothing can be
+        restored, and guessing could lose data) unless `accept_missing`, which the user
+        gives for one run after looking (`recover --accept-missing RUN_ID`): the step is
+        then reported as missing, the others restored.
         """
         ordered = sorted(records, key=lambda r: r.seq, reverse=True)
         restore = [r.seq for r in ordered if touched is None or r.unique_id in touched]
@@ -147,6 +154,7 @@ class Saga:
                     restore_seqs=restore,
                     repoints=repoints,
                     message=message,
+                    accept_missing=accept_missing,
                 )
                 checkpoint("compensate-step")
             checkpoint("compensated")
@@ -161,6 +169,12 @@ class Saga:
             progress(len(ordered), len(ordered))
         outcome = SagaOutcome(self.run_id, RunStatus.ROLLED_BACK)
         outcome.steps = [StepOutcome(r, str(actions.get(r.seq, "untouched"))) for r in sorted(records, key=lambda r: r.seq)]
+        outcome.warnings.extend(
+            f"{s.step.relation_label} existed before run {self.run_id}, but neither it nor its backup "
+            "existed any more: it was accepted as missing (--accept-missing) and is not restored"
+            for s in outcome.steps
+            if s.action == MISSING_ACCEPTED
+        )
         return outcome
 
     def release(self, records: list[StepRecord], keep_backups: int = 0) -> SagaOutcome:
@@ -259,7 +273,9 @@ class Saga:
 
     # -- recovery --------------------------------------------------------------------------
 
-    def recover(self, status: RunStatus, progress: Progress | None = None) -> SagaOutcome:
+    def recover(
+        self, status: RunStatus, progress: Progress | None = None, accept_missing: bool = False
+    ) -> SagaOutcome:
         """Finish an interrupted run, from what the journal and the warehouse say."""
         with self.warehouse.transaction("sagaz_journal_read"):
             records = self.journal.steps(self.run_id)
@@ -267,7 +283,13 @@ class Saga:
             return self.release(records)
         if status is RunStatus.ARMING:  # older journals: dbt never started
             return self.compensate(records, touched=set(), progress=progress, message="recovered: never built")
-        return self.compensate(records, touched=None, progress=progress, message="recovered after interruption")
+        return self.compensate(
+            records,
+            touched=None,
+            progress=progress,
+            message="recovered after interruption" + (" (missing relations accepted)" if accept_missing else ""),
+            accept_missing=accept_missing,
+        )
 
     @property
     def _dialect(self) -> str:

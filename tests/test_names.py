@@ -86,7 +86,7 @@ def test_case_twins_never_block_the_rollback_or_later_runs(project):
     assert proj.leftovers() == []
 
     # Nothing is left for recovery, and later runs of the target work.
-    assert sagaz_recover(proj) == []
+    assert _recover(proj) == []
     ok = proj.sagaz("--select", "long_a", "--vars", "{day: 3}")
     assert ok.exit_code == 0 and ok.status == "committed", (ok.error, proj.last_output)
     assert proj.query(f'select sum(amount) from {{schema}}."{LONG_A}"') == [(180,)]
@@ -95,9 +95,59 @@ def test_case_twins_never_block_the_rollback_or_later_runs(project):
     assert changed == {f"{{schema}}.{LONG_A}", f"{{schema}}.{LONG_VIEW}"}, changed  # the view reads it
 
 
-def sagaz_recover(proj):
-    import sagaz_dbt.api as api
-    from rich.console import Console
+def test_a_step_that_cannot_be_restored_is_named_and_can_be_accepted(project):
+    """A relation gone together with its backup after a crash cannot be restored.  Recovery
+    names it and says what to do; `--accept-missing RUN_ID` restores the rest, so the target
+    is not blocked forever.  DuckDB only: the rule is the engine-independent part."""
+    import os
+
+    proj = project("duckdb", name="names")
+    assert proj.dbt(*SERIAL).success
+    before = proj.state()
+    env = dict(os.environ, SAGAZ_DBT_CRASH_AT="built")
+    os.environ.update(env)
+    try:
+        killed = proj.cli("--vars", "{day: 2}")
+    finally:
+        os.environ.pop("SAGAZ_DBT_CRASH_AT", None)
+    assert killed.returncode < 0, killed.stdout[-2000:] + killed.stderr[-2000:]
+    [(run_id,)] = proj.query("select run_id from sagaz.sagaz_runs where status = 'building'")
+    [(kept,)] = proj.query(
+        f"select kept_identifier from sagaz.sagaz_steps where run_id = '{run_id}' and unique_id = 'model.names.umlaut'"
+    )
+    proj.execute(f'drop table {{schema}}."{UMLAUT}"; drop table {{schema}}."{kept}"')  # lost by hand
+
+    refused = _recover(proj)
+    assert isinstance(refused, Exception)
+    text = str(refused)
+    assert f"shop.{UMLAUT} existed before run {run_id}" in text and f"--accept-missing {run_id}" in text, text
+    blocked = proj.sagaz("--vars", "{day: 3}")
+    assert blocked.exit_code == 2 and f"--accept-missing {run_id}" in str(blocked.error), blocked.error
+    assert proj.query("select status from sagaz.sagaz_runs where run_id = '" + run_id + "'") == [("building",)]
+
+    [outcome] = _recover(proj, "--accept-missing", run_id)
+    actions = {s.step.unique_id: s.action for s in outcome.steps}
+    assert actions["model.names.umlaut"] == "missing (accepted)", actions
+    expected = {k: v for k, v in before.items() if k != f"{{schema}}.{UMLAUT}"}
+    assert_same_state(expected, proj.state(), "after accepted recovery vs before, without the lost relation")
+    assert proj.leftovers() == []
+
+    ok = proj.sagaz()
+    assert ok.exit_code == 0 and ok.status == "committed", (ok.error, proj.last_output)
+    assert_same_state(before, proj.state(), "a later build rebuilds it")
+
+
+def _recover(proj, *extra: str):
     import io
 
-    return api.recover(proj.location_args, console=Console(file=io.StringIO()))
+    from rich.console import Console
+
+    import sagaz_dbt.api as api
+    from sagaz_dbt.runner import release_connections
+
+    try:
+        return api.recover([*extra, *proj.location_args], console=Console(file=io.StringIO()))
+    except Exception as exc:  # the CLI turns it into exit code 2
+        return exc
+    finally:
+        release_connections()
