@@ -2,6 +2,7 @@
 
 - Two 61-character aliases sharing their first 51 characters: dbt-postgres cuts both
   `__dbt_backup` names to the same 63 characters; the sagaz names must still differ.
+- An incremental model with such an alias: its row backup and batch-keys tables too.
 - A 26 x `ü` alias: 26 characters but 52 bytes; Postgres cuts at 63 bytes, so any suffix
   longer than 11 bytes is silently cut by the server.
 - Case twins on Postgres (`orders` and a hand-made "Orders"): dbt's approximate matching
@@ -21,9 +22,10 @@ from helpers.project import assert_same_state
 LONG_A = "x" * 51 + "a" * 10
 LONG_B = "x" * 51 + "b" * 10
 LONG_VIEW = "x" * 51 + "v" * 10
+LONG_INCREMENTAL = "x" * 51 + "i" * 10
 UMLAUT = "ü" * 26
 SERIAL = ("--threads", "1")
-RELATIONS = {f"{{schema}}.{n}" for n in ("raw", LONG_A, LONG_B, LONG_VIEW, UMLAUT)}
+RELATIONS = {f"{{schema}}.{n}" for n in ("raw", LONG_A, LONG_B, LONG_VIEW, LONG_INCREMENTAL, UMLAUT)}
 
 
 def _sagaz_names(result) -> list[str]:
@@ -50,11 +52,12 @@ def test_long_and_multibyte_aliases_build_and_roll_back(engine, twins):
     assert_same_state(before, project.state(), "after rollback vs before")
     assert project.leftovers() == []
     names = _sagaz_names(failed)
-    assert len(names) == 6 and len(set(names)) == len(names), names
+    assert len(names) == 9 and len(set(names)) == len(names), names
     if engine == "postgres":
         assert all(len(n.encode()) <= 63 for n in names), names
     actions = {s.step.identifier: s.action for s in failed.saga.steps}
     assert {actions[n] for n in (LONG_A, LONG_B, LONG_VIEW, UMLAUT)} == {"swapped back"}, actions
+    assert actions[LONG_INCREMENTAL] == "rows restored (keys)", actions
 
     # The same build without the failure leaves what plain dbt leaves, twice in a row.
     for day in (2, 3):
