@@ -31,8 +31,8 @@ def macro(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     args = ["--project-dir", str(root), "--profiles-dir", str(root)]
     target = open_target("build", split_args(args).dbt_args, split_args(args).options)
 
-    def call(name: str, **kwargs: Any) -> Any:
-        return target.warehouse.call(name, **kwargs)
+    def call(macro_name: str, /, **kwargs: Any) -> Any:
+        return target.warehouse.call(macro_name, **kwargs)
 
     try:
         yield call
@@ -116,3 +116,18 @@ def test_the_rule_is_deterministic(macro: Any) -> None:
     identifiers = ["x" * 61, "ü" * 26, "orders"]
     first = macro("names_for", identifiers=identifiers, kinds=KINDS, token=TOKEN, limit=LIMIT)
     assert macro("names_for", identifiers=identifiers, kinds=KINDS, token=TOKEN, limit=LIMIT) == first
+
+
+def test_arm_refuses_a_name_two_steps_would_share_or_that_exists(macro: Any) -> None:
+    """claim_name is what arm_step calls for every name before anything is kept or copied."""
+    from sagaz_dbt.errors import WarehouseError
+
+    owners: dict[Any, str] = {}
+    a = {"database": "db", "schema": "s", "identifier": "a"}
+    b = {"database": "db", "schema": "s", "identifier": "b"}
+    macro("claim_name", step=a, name="a__sagaz_bk_1", is_backup=True, memo={("db", "s"): {}}, owners=owners)
+    with pytest.raises(WarehouseError, match=r"s\.b and s\.a would both use the name s\.a__sagaz_bk_1"):
+        macro("claim_name", step=b, name="a__sagaz_bk_1", is_backup=True, memo={("db", "s"): {}}, owners=owners)
+    leftover = {("db", "s"): {"b__sagaz_cp_1": "a relation"}}
+    with pytest.raises(WarehouseError, match=r"s\.b__sagaz_cp_1 \(the backup name of s\.b\) already exists"):
+        macro("claim_name", step=b, name="b__sagaz_cp_1", is_backup=True, memo=leftover, owners={})
