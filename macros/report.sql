@@ -4,7 +4,7 @@
   {%- set out = {} -%}
   {%- set memo = {} -%}
   {%- for s in steps -%}
-    {%- set rel = sagaz_dbt.find_node_relation(s.database, s.schema, s.identifier, memo) -%}
+    {%- set rel = sagaz_dbt.find_relation(s.database, s.schema, s.identifier, memo) -%}
     {%- if rel is not none and rel.is_table -%}
       {%- set counted = run_query('select count(*) from ' ~ rel) -%}
       {%- do out.update({s.unique_id: counted.columns[0].values()[0] | int}) -%}
