@@ -254,7 +254,14 @@ def recover_unfinished(target: Target, out: Console) -> list[SagaOutcome]:
     """Compensate (or finish committing) runs of this target that a crash interrupted.
     Called with the target lock held, so none of them can still be running."""
     outcomes: list[SagaOutcome] = []
-    for run in target.own_runs(UNFINISHED):
+    unfinished = target.own_runs(UNFINISHED)
+    accepted = target.options.accept_missing
+    if accepted is not None and accepted not in {run.run_id for run in unfinished}:
+        raise UsageError(
+            f"--accept-missing {accepted}: no unfinished run of this target has that id (see `sagaz-dbt runs`); "
+            "nothing was changed"
+        )
+    for run in unfinished:
         try:
             status = RunStatus(run.status)
         except ValueError as exc:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import pytest
 
 from helpers import ENGINES
+from sagaz_dbt.errors import UsageError
 from helpers.project import assert_same_state
 
 LONG_A = "x" * 51 + "a" * 10
@@ -127,6 +128,9 @@ def test_a_step_that_cannot_be_restored_is_named_and_can_be_accepted(project):
     blocked = proj.sagaz("--vars", "{day: 3}")
     assert blocked.exit_code == 2 and f"--accept-missing {run_id}" in str(blocked.error), blocked.error
     assert proj.query("select status from sagaz.sagaz_runs where run_id = '" + run_id + "'") == [("building",)]
+
+    wrong = _recover(proj, "--accept-missing", "not-a-run")
+    assert isinstance(wrong, UsageError) and "no unfinished run" in str(wrong), wrong
 
     [outcome] = _recover(proj, "--accept-missing", run_id)
     actions = {s.step.unique_id: s.action for s in outcome.steps}
