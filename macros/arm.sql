@@ -7,7 +7,7 @@
 -#}
 
 {% macro arm_step(step, indexes, memo=none, owners=none) -%}
-  {%- set out = {'pre_type': none, 'identifier': sagaz_dbt.catalog_identifier(step.identifier), 'kept_identifier': none,
+  {%- set out = {'pre_type': none, 'identifier': sagaz_dbt.catalog_identifier(step.identifier, 'identifier', memo), 'kept_identifier': none,
                  'copy_identifier': none, 'keys_identifier': none, 'index_ddl': [], 'copied': false} -%}
   {%- set existing = sagaz_dbt.find_node_relation(step.database, step.schema, step.identifier, memo) -%}
   {%- do sagaz_dbt.claim_name(step, out.identifier, false, memo, owners) -%}
@@ -138,7 +138,7 @@
       arming transaction rolls back, so nothing is changed). -#}
   {%- if owners is none -%}{{- return(none) -}}{%- endif -%}
   {%- set who = step.schema ~ '.' ~ step.identifier -%}
-  {%- set slot = (step.database | lower, step.schema, sagaz_dbt.name_key(name)) -%}
+  {%- set slot = (step.database | lower, step.schema, sagaz_dbt.name_key(name, memo)) -%}
   {%- if slot in owners -%}
     {%- do exceptions.raise_compiler_error("sagaz-dbt: refusing to arm: " ~ who ~ " and " ~ owners[slot]
           ~ " would both use the name " ~ step.schema ~ "." ~ name

@@ -10,62 +10,84 @@
   and every step reads its names before it queues a change to them.
 -#}
 
-{% macro catalog_identifier(name, component='identifier') -%}
-  {#- The name the catalog holds for `name` as dbt renders it (quoted or not). -#}
-  {{- return(adapter.dispatch('catalog_identifier', 'sagaz_dbt')(name, component)) -}}
-{%- endmacro %}
-
-{% macro default__catalog_identifier(name, component) -%}
-  {%- do exceptions.raise_compiler_error("sagaz-dbt: catalog_identifier is not implemented for " ~ adapter.type()) -%}
-{%- endmacro %}
-
-{% macro postgres__catalog_identifier(name, component) -%}
-  {#- Postgres folds an unquoted identifier to lower case and keeps a quoted one as is. -#}
-  {%- set rendered = adapter.quote_as_configured(name, component) -%}
-  {{- return(name if rendered.startswith('"') else name | lower) -}}
-{%- endmacro %}
-
-{% macro duckdb__catalog_identifier(name, component) -%}
-  {#- DuckDB keeps the case as written and matches names case-insensitively (see name_key). -#}
-  {{- return(name) -}}
-{%- endmacro %}
-
-
-{% macro name_key(name) -%}
-  {#- Two catalog names are the same relation when their keys are equal. -#}
-  {{- return(adapter.dispatch('name_key', 'sagaz_dbt')(name)) -}}
-{%- endmacro %}
-
-{% macro default__name_key(name) -%}
-  {{- return(name) -}}
-{%- endmacro %}
-
-{% macro duckdb__name_key(name) -%}
-  {#- DuckDB refuses case twins, so a case-insensitive match is exact. -#}
+{% macro catalog_identifier(name, component='identifier', memo=none) -%}
+  {#- The name the catalog holds for `name` as dbt renders it (quoted or not, as the
+      project configures).  The engine's rule and the quoting are read once per memo. -#}
+  {%- set memo = {} if memo is none else memo -%}
+  {%- if 'unquoted_case' not in memo -%}
+    {%- do memo.update({'unquoted_case': adapter.dispatch('unquoted_identifier_case', 'sagaz_dbt')()}) -%}
+  {%- endif -%}
+  {%- set quoted = ('quoted', component) -%}
+  {%- if quoted not in memo -%}
+    {%- do memo.update({quoted: adapter.quote_as_configured('x', component) != 'x'}) -%}
+  {%- endif -%}
+  {%- if memo[quoted] or memo['unquoted_case'] is none -%}
+    {{- return(name) -}}
+  {%- endif -%}
   {{- return(name | lower) -}}
 {%- endmacro %}
 
-
-{% macro list_schema_relations(database, schema) -%}
-  {#- [(name, type)] of the relations in exactly `schema` (not dbt's `ilike` listing). -#}
-  {{- return(adapter.dispatch('list_schema_relations', 'sagaz_dbt')(database, schema)) -}}
+{% macro default__unquoted_identifier_case() -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: unquoted_identifier_case is not implemented for " ~ adapter.type()) -%}
 {%- endmacro %}
 
-{% macro default__list_schema_relations(database, schema) -%}
+{% macro postgres__unquoted_identifier_case() -%}
+  {#- Postgres folds an unquoted identifier to lower case and keeps a quoted one as is. -#}
+  {{- return('lower') -}}
+{%- endmacro %}
+
+{% macro duckdb__unquoted_identifier_case() -%}
+  {#- DuckDB keeps the case as written (and matches names case-insensitively: names_fold_case). -#}
+  {{- return(none) -}}
+{%- endmacro %}
+
+
+{% macro names_fold_case() -%}
+  {#- Whether the engine matches relation names case-insensitively (DuckDB: it refuses case
+      twins, so such a match is exact).  Asked once per memo: a dispatch costs more than
+      the lookup itself. -#}
+  {{- return(adapter.dispatch('names_fold_case', 'sagaz_dbt')()) -}}
+{%- endmacro %}
+
+{% macro default__names_fold_case() -%}
+  {{- return(false) -}}
+{%- endmacro %}
+
+{% macro duckdb__names_fold_case() -%}
+  {{- return(true) -}}
+{%- endmacro %}
+
+
+{% macro name_key(name, memo=none) -%}
+  {#- Two catalog names are the same relation when their keys are equal. -#}
+  {%- set memo = {} if memo is none else memo -%}
+  {%- if 'fold_case' not in memo -%}
+    {%- do memo.update({'fold_case': sagaz_dbt.names_fold_case()}) -%}
+  {%- endif -%}
+  {{- return(name | lower if memo['fold_case'] else name) -}}
+{%- endmacro %}
+
+
+{% macro list_schema_relations(database, schema, memo=none) -%}
+  {#- [(name, type)] of the relations in exactly `schema` (not dbt's `ilike` listing). -#}
+  {{- return(adapter.dispatch('list_schema_relations', 'sagaz_dbt')(database, schema, memo)) -}}
+{%- endmacro %}
+
+{% macro default__list_schema_relations(database, schema, memo) -%}
   {%- do exceptions.raise_compiler_error("sagaz-dbt: list_schema_relations is not implemented for " ~ adapter.type()) -%}
 {%- endmacro %}
 
-{% macro postgres__list_schema_relations(database, schema) -%}
+{% macro postgres__list_schema_relations(database, schema, memo) -%}
   {%- set sql -%}
     select c.relname::text, case c.relkind when 'v' then 'view' when 'm' then 'materialized_view' else 'table' end
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = {{ sagaz_dbt.sql_string(sagaz_dbt.catalog_identifier(schema, 'schema')) }}
+    where n.nspname = {{ sagaz_dbt.sql_string(sagaz_dbt.catalog_identifier(schema, 'schema', memo)) }}
       and c.relkind in ('r', 'p', 'v', 'm', 'f')
   {%- endset -%}
   {{- return(run_query(sql).rows) -}}
 {%- endmacro %}
 
-{% macro duckdb__list_schema_relations(database, schema) -%}
+{% macro duckdb__list_schema_relations(database, schema, memo) -%}
   {%- set sql -%}
     select table_name, 'table' from duckdb_tables()
     where lower(database_name) = lower({{ sagaz_dbt.sql_string(database) }})
@@ -80,14 +102,13 @@
 
 
 {% macro schema_relations(database, schema, memo=none) -%}
-  {#- {name_key: Relation} for one schema, read once per `memo`. -#}
+  {#- {name_key: (name, type)} for one schema, read once per `memo`. -#}
   {%- set memo = {} if memo is none else memo -%}
   {%- set slot = (database, schema) -%}
   {%- if slot not in memo -%}
     {%- set found = {} -%}
-    {%- for row in sagaz_dbt.list_schema_relations(database, schema) -%}
-      {%- do found.update({sagaz_dbt.name_key(row[0]): api.Relation.create(
-            database=database, schema=schema, identifier=row[0], type=row[1])}) -%}
+    {%- for row in sagaz_dbt.list_schema_relations(database, schema, memo) -%}
+      {%- do found.update({sagaz_dbt.name_key(row[0], memo): (row[0], row[1])}) -%}
     {%- endfor -%}
     {%- do memo.update({slot: found}) -%}
   {%- endif -%}
@@ -101,14 +122,19 @@
   {%- if identifier is none or identifier == '' -%}
     {{- return(none) -}}
   {%- endif -%}
-  {%- set found = sagaz_dbt.schema_relations(database, schema, memo) -%}
-  {{- return(found.get(sagaz_dbt.name_key(identifier))) -}}
+  {%- set memo = {} if memo is none else memo -%}
+  {%- set hit = sagaz_dbt.schema_relations(database, schema, memo).get(sagaz_dbt.name_key(identifier, memo)) -%}
+  {%- if hit is none -%}
+    {{- return(none) -}}
+  {%- endif -%}
+  {{- return(api.Relation.create(database=database, schema=schema, identifier=hit[0], type=hit[1])) -}}
 {%- endmacro %}
 
 
 {% macro find_node_relation(database, schema, identifier, memo=none) -%}
   {#- A node's relation, from its configured alias (folded as the engine stores it). -#}
-  {{- return(sagaz_dbt.find_relation(database, schema, sagaz_dbt.catalog_identifier(identifier), memo)) -}}
+  {%- set memo = {} if memo is none else memo -%}
+  {{- return(sagaz_dbt.find_relation(database, schema, sagaz_dbt.catalog_identifier(identifier, 'identifier', memo), memo)) -}}
 {%- endmacro %}
 
 

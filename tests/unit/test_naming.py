@@ -128,6 +128,6 @@ def test_arm_refuses_a_name_two_steps_would_share_or_that_exists(macro: Any) -> 
     macro("claim_name", step=a, name="a__sagaz_bk_1", is_backup=True, memo={("db", "s"): {}}, owners=owners)
     with pytest.raises(WarehouseError, match=r"s\.b and s\.a would both use the name s\.a__sagaz_bk_1"):
         macro("claim_name", step=b, name="a__sagaz_bk_1", is_backup=True, memo={("db", "s"): {}}, owners=owners)
-    leftover = {("db", "s"): {"b__sagaz_cp_1": "a relation"}}
+    leftover = {("db", "s"): {"b__sagaz_cp_1": ("b__sagaz_cp_1", "table")}}
     with pytest.raises(WarehouseError, match=r"s\.b__sagaz_cp_1 \(the backup name of s\.b\) already exists"):
         macro("claim_name", step=b, name="b__sagaz_cp_1", is_backup=True, memo=leftover, owners={})
