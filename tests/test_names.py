@@ -158,3 +158,30 @@ def _recover(proj, *extra: str):
         return exc
     finally:
         release_connections()
+
+
+@pytest.mark.postgres
+def test_unquoted_identifiers_are_found_as_the_engine_folds_them(project):
+    """With `quoting: {identifier: false}` Postgres stores an alias `MixedCase` as
+    `mixedcase`: the exact lookups must look for the folded name.  (Not DuckDB: there
+    plain dbt itself cannot rebuild such a model, its lookup of `mixedcase` finds
+    `MixedCase` and stops on an approximate match.)"""
+    engine = "postgres"
+    proj = project(engine, name="names")
+    path = proj.root / "dbt_project.yml"
+    path.write_text(path.read_text() + "\nquoting:\n  identifier: false\n")
+    proj.write("models/mixed.sql", "{{ config(alias='MixedCase') }}\nselect id, amount * {{ var('day') }} as amount from {{ ref('raw') }}\n")
+    assert proj.dbt(*SERIAL).success
+    before = proj.state()
+    assert "{schema}.mixedcase" in before, sorted(before)
+
+    failed = proj.sagaz("--vars", "{day: 2, fail: true}")
+
+    assert failed.exit_code == 1 and failed.status == "rolled_back", (failed.error, proj.last_output)
+    actions = {s.step.unique_id: s.action for s in failed.saga.steps}
+    assert actions["model.names.mixed"] == "swapped back", actions
+    assert_same_state(before, proj.state(), "after rollback vs before")
+    ok = proj.sagaz("--vars", "{day: 2}")
+    assert ok.exit_code == 0 and ok.status == "committed", (ok.error, proj.last_output)
+    assert proj.query("select sum(amount) from {schema}.mixedcase") == [(120,)]
+    assert proj.leftovers() == []
