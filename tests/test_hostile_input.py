@@ -148,6 +148,54 @@ def test_hostile_journal_schema_through_the_console_script(built):
     assert_same_state(before, project.state(), "after a hostile --journal-schema vs before")
 
 
+#: One payload with every trick at once, for the flags dbt itself validates.
+DBT_FLAG_PAYLOAD = "x'; create table {schema}.pwned_flag(a int); -- /* \\ \""
+
+
+@pytest.mark.parametrize("engine", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_hostile_dbt_flags_behave_as_plain_dbt(engine, built):
+    """`--select` on build/run/seed/snapshot: the exit code plain dbt gives for the same
+    arguments, nothing built; `--target` on the other commands: exit 2.  Never SQL."""
+    project = built(engine)
+    before = project.state()
+    project.use_seed_data("day2")
+    payload = DBT_FLAG_PAYLOAD.replace("{schema}", project.schema)
+    problems: list[str] = []
+    for command in ("build", "run", "seed", "snapshot"):
+        plain = project.dbt("--select", payload, command=command)
+        expected = 0 if plain.success else (1 if plain.exception is None else 2)
+        result = project.sagaz("--select", payload, command=command)
+        if result.exit_code != expected:
+            problems.append(f"{command} --select: exit {result.exit_code}, plain dbt {expected}: {result.error}")
+    for command in ("recover", "runs", "rollback", "gc"):
+        code, message = _exit_code_and_message(COMMANDS[command], ["--target", payload, *project.location_args])
+        if code != 2 or payload not in message:
+            problems.append(f"{command} --target: exit {code}: {message[:300]}")
+    assert not problems, "\n".join(problems)
+    assert _payload_tables(project) == []
+    assert_same_state(before, project.state(), "after hostile dbt flags vs before")
+    assert project.leftovers() == []
+
+
+def test_malformed_vars_is_a_usage_error_printed_literally(built):
+    """`--vars '{v: [/x]'`: plain dbt exits 2 ("Invalid value for '--vars': ... is not valid
+    YAML"); sagaz-dbt used to crash in rich's markup parser (exit 1, a traceback)."""
+    project = built("duckdb")
+    before = project.state()
+    plain = subprocess.run(
+        [str(Path(sys.executable).parent / "dbt"), "build", "--vars", "{v: [/x]", *project.location_args],
+        capture_output=True, text=True, cwd=project.root,
+        env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"},
+    )
+    proc = _console_script(project, "build", "--vars", "{v: [/x]")
+    assert plain.returncode == 2
+    assert proc.returncode == plain.returncode, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "Invalid value for '--vars': String '{v: [/x]' is not valid YAML" in plain.stdout + plain.stderr
+    assert "Invalid value for '--vars': String '{v: [/x]' is not valid YAML" in proc.stdout
+    assert_same_state(before, project.state(), "after malformed --vars vs before")
+
+
 @pytest.mark.parametrize("engine", ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_reserved_word_journal_schema_is_quoted(engine, built):
     project = built(engine)
