@@ -323,6 +323,8 @@ def rollback(run_id: str, args: Sequence[str], *, console: Console | None = None
 
 def gc(args: Sequence[str], *, keep: int = 0, console: Console | None = None) -> int:
     """Drop retained backups of all but the `keep` most recent committed runs."""
+    if keep < 0:  # a negative slice bound would drop the backups of every run
+        raise UsageError(f"--keep takes a number of runs, 0 or more (got {keep})")
     out = events.console_for(args, console or report.console())
     with _maintenance(args, out) as target:
         dropped = _drop_old_backups(target, keep=keep, out=out)

@@ -120,6 +120,9 @@ def test_hostile_journal_schema_and_run_id_on_every_command(engine, built):
             code, message = _exit_code_and_message(call, args)
             if code != 2 or "--journal-schema" not in message:
                 problems.append(f"{command} --journal-schema <{label}>: exit {code}: {message[:300]}")
+    code, message = _exit_code_and_message(lambda args, out: api.gc(args, keep=-1, console=out), project.location_args)
+    if code != 2 or "--keep" not in message:
+        problems.append(f"gc --keep -1: exit {code}: {message[:300]}")
     for label, payload in RUN_ID_PAYLOADS:
         run_id = payload.replace("{schema}", project.schema)
         code, message = _exit_code_and_message(
