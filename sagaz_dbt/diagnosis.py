@@ -38,7 +38,7 @@ _RULES = (
     ),
     _Rule(
         Cause.READ_ONLY,
-        ("read-only file system", "read-only mode", "cannot execute in a read-only transaction"),
+        ("read-only file system", "read-only mode", "in a read-only transaction"),
         "the warehouse is read-only for this connection: run with a target that may write",
     ),
     _Rule(

@@ -184,9 +184,11 @@ class Saga:
                 checkpoint("release-step")
             checkpoint("released")
         except Exception as exc:
+            hint = diagnosis.advice(exc)
             raise WarehouseError(
                 f"run {self.run_id} succeeded, but its backups could not be released: {diagnosis.describe(exc)}\n"
-                "Until `sagaz-dbt recover` runs, the journal counts this run as unfinished, and "
+                + (f"Cause: {hint}.\n" if hint else "")
+                + "Until `sagaz-dbt recover` runs, the journal counts this run as unfinished, and "
                 "recovering it restores the pre-run state."
             ) from exc
         outcome.steps = [StepOutcome(r, str(actions.get(r.seq, ""))) for r in sorted(records, key=lambda r: r.seq)]

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from sagaz_dbt import diagnosis
+
 from helpers.inspect import DuckDBInspector
 from helpers.project import assert_same_state
 from sagaz_dbt.runner import release_connections
@@ -110,3 +112,37 @@ def test_rollback_on_a_full_disk_says_so_and_recover_finishes(built, small_disk)
     assert_same_state(before, project.state(), "after recovering the disk-full rollback vs before")
     assert project.journal_run(run_id)[0] == "rolled_back"
     assert project.leftovers() == []
+
+
+#: (engine text as dbt raised it, the cause sagaz-dbt must name).  The DuckDB texts are the
+#: ones the test above produced; the Postgres one is its ENOSPC report (SQLSTATE 53100).
+DIAGNOSES = [
+    (
+        'Runtime Error\n  TransactionContext Error: Failed to commit: Could not write file '
+        '"/data/warehouse.duckdb.wal": No space left on device',
+        diagnosis.Cause.DISK_FULL,
+    ),
+    (
+        'Runtime Error\n  IO Error: Async write failed: {"exception_type":"IO","errno":"28"}',
+        diagnosis.Cause.DISK_FULL,
+    ),
+    (
+        'Database Error\n  could not extend file "base/16384/16385": No space left on device',
+        diagnosis.Cause.DISK_FULL,
+    ),
+    ("Database Error\n  permission denied for schema sagaz", diagnosis.Cause.PERMISSION),
+    ("Database Error\n  cannot execute CREATE TABLE in a read-only transaction", diagnosis.Cause.READ_ONLY),
+    ("Runtime Error\n  Catalog Error: Table with name x does not exist!", None),
+]
+
+
+@pytest.mark.parametrize("text, cause", DIAGNOSES)
+def test_diagnosis_names_the_cause_and_keeps_the_engines_words(text, cause):
+    try:
+        raise RuntimeError("wrapped") from RuntimeError(text)
+    except RuntimeError as exc:
+        wrapped = exc
+    assert diagnosis.cause(wrapped) is cause  # found through the exception chain
+    described = diagnosis.describe(RuntimeError(text))
+    assert not described.startswith(("Runtime Error", "Database Error")), described
+    assert described == text.splitlines()[1].strip()
