@@ -117,10 +117,12 @@
 {%- endmacro %}
 
 
-{% macro journal_read_runs(database, schema, statuses=none) -%}
+{% macro journal_read_runs(database, schema, statuses=none, migrated=true) -%}
   {%- set runs = sagaz_dbt.journal_relation(database, schema, 'sagaz_runs') -%}
+  {%- set columns = ['run_id', 'status', 'project_name', 'target_name', 'target_schema', 'command',
+                     'started_at', 'updated_at', 'message'] -%}
   {%- set sql -%}
-    select run_id, status, project_name, target_name, target_schema, command, started_at, updated_at, message
+    select {{ sagaz_dbt.journal_select_list(runs, columns, migrated) }}
     from {{ runs }}
     {%- if statuses %}
     where status in ({% for s in statuses %}{{ sagaz_dbt.sql_string(s) }}{{ ", " if not loop.last }}{% endfor %})
@@ -131,11 +133,12 @@
 {%- endmacro %}
 
 
-{% macro journal_read_steps(database, schema, run_id) -%}
+{% macro journal_read_steps(database, schema, run_id, migrated=true) -%}
   {%- set table = sagaz_dbt.journal_relation(database, schema, 'sagaz_steps') -%}
+  {%- set columns = ['run_id', 'seq', 'unique_id', 'resource_type', 'materialized', 'database_name', 'schema_name',
+                     'identifier', 'pre_type', 'kept_identifier', 'copy_identifier', 'index_ddl', 'status', 'detail'] -%}
   {%- set sql -%}
-    select run_id, seq, unique_id, resource_type, materialized, database_name, schema_name, identifier,
-           pre_type, kept_identifier, copy_identifier, index_ddl, status, detail
+    select {{ sagaz_dbt.journal_select_list(table, columns, migrated) }}
     from {{ table }}
     where run_id = {{ sagaz_dbt.sql_string(run_id) }}
     order by seq
@@ -157,11 +160,33 @@
 {%- endmacro %}
 
 
-{% macro journal_runs(database, schema, statuses=none) -%}
-  {#- The runs, or none when no run ever wrote a journal here (one call: exists, migrate, read). -#}
+{% macro journal_runs(database, schema, statuses=none, migrate=true) -%}
+  {#- The runs, or none when no run ever wrote a journal here (one call: exists, migrate, read).
+      With migrate=false (`sagaz-dbt runs`, the lock-holder message) nothing is written: a
+      read-only role can list runs, and a journal of an older sagaz-dbt is read as it is. -#}
   {%- if not sagaz_dbt.journal_exists(database, schema) -%}
     {{- return(none) -}}
   {%- endif -%}
-  {%- do sagaz_dbt.journal_ensure(database, schema) -%}
-  {{- return(sagaz_dbt.journal_read_runs(database, schema, statuses)) -}}
+  {%- if migrate -%}
+    {%- do sagaz_dbt.journal_ensure(database, schema) -%}
+  {%- endif -%}
+  {{- return(sagaz_dbt.journal_read_runs(database, schema, statuses, migrated=migrate)) -}}
+{%- endmacro %}
+
+
+{% macro journal_select_list(relation, columns, migrated) -%}
+  {#- The column list of a journal read.  A migrated journal has every column; an older one,
+      read without migrating it, gives null for the columns added since. -#}
+  {%- if migrated -%}
+    {{- return(columns | join(', ')) -}}
+  {%- endif -%}
+  {%- set present = [] -%}
+  {%- for col in adapter.get_columns_in_relation(relation) -%}
+    {%- do present.append(col.name | lower) -%}
+  {%- endfor -%}
+  {%- set out = [] -%}
+  {%- for name in columns -%}
+    {%- do out.append(name if name in present else 'null as ' ~ name) -%}
+  {%- endfor -%}
+  {{- return(out | join(', ')) -}}
 {%- endmacro %}

@@ -106,6 +106,6 @@
 
 
 {% macro sql_string(value) -%}
-  {#- A SQL string literal (standard-conforming quotes on both engines). -#}
-  {{- return("'" ~ (value | string | replace("'", "''")) ~ "'") -}}
+  {#- A SQL string literal of any text (see literals.sql). -#}
+  {{- return(adapter.dispatch('sql_string', 'sagaz_dbt')(value)) -}}
 {%- endmacro %}

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from rich.console import Console
+from rich.markup import escape
 
-from sagaz_dbt import events, outputs, package, report
+from sagaz_dbt import events, outputs, package, report, validate
 from sagaz_dbt.args import DbtArgs
 from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.errors import JournalError, ProjectError, SagazError, TornWarehouseError, UsageError
@@ -70,14 +71,15 @@ class Target:
     target_dir: Path  # dbt's target/ folder (respects --target-path)
     identity: tuple[str, str, str]  # project, target name, target schema: whose runs are whose
 
-    def own_runs(self, statuses: list[RunStatus] | None = None) -> list[RunRecord]:
+    def own_runs(self, statuses: list[RunStatus] | None = None, migrate: bool = True) -> list[RunRecord]:
+        """This target's runs; `migrate=False` for reads that must write nothing."""
         with self.warehouse.transaction("sagaz_journal_read"):
-            runs = self.journal.runs(statuses)
+            runs = self.journal.runs(statuses, migrate=migrate)
         return [r for r in runs if (r.project_name, r.target_name, r.target_schema) == self.identity]
 
-    def steps(self, run_id: str) -> list[StepRecord]:
+    def steps(self, run_id: str, migrated: bool = True) -> list[StepRecord]:
         with self.warehouse.transaction("sagaz_journal_read"):
-            return self.journal.steps(run_id)
+            return self.journal.steps(run_id, migrated=migrated)
 
     @contextmanager
     def locked(self, out: Console) -> Iterator[None]:
@@ -86,7 +88,7 @@ class Target:
             wait=self.options.wait,
             timeout=self.options.wait_timeout,
             describe_holder=self._describe_holder,
-            on_wait=lambda msg: out.print(f"sagaz-dbt: {msg}"),
+            on_wait=lambda msg: out.print(f"sagaz-dbt: {escape(msg)}"),
         ):
             yield
 
@@ -101,7 +103,7 @@ class Target:
 
     def _describe_holder(self) -> str:
         try:
-            running = self.own_runs(UNFINISHED)
+            running = self.own_runs(UNFINISHED, migrate=False)  # another run holds the lock
         except Exception:
             return "a run whose journal entry could not be read"
         if not running:
@@ -122,6 +124,8 @@ def open_target(
     project_dir = dbt_args.project_dir
     if not (project_dir / "dbt_project.yml").is_file():
         raise ProjectError(f"no dbt_project.yml in {project_dir}: pass --project-dir or run from the project folder")
+    if out is None:  # dbt's "run dbt deps", before ours is installed; recovery falls back to a stand-in
+        package.check_dependencies_installed(project_dir)
     package.install(project_dir)
     session = DbtSession(dbt_args)
     try:
@@ -130,7 +134,7 @@ def open_target(
         if out is None:
             raise
         standin = make_standin(project_dir)
-        out.print(f"sagaz-dbt: the project does not parse ({exc}); using a stand-in with only sagaz-dbt's macros.")
+        out.print(f"sagaz-dbt: the project does not parse ({escape(str(exc))}); using a stand-in with only sagaz-dbt's macros.")
         dbt_args = DbtArgs.parse(command, [*tokens, "--project-dir", str(standin)])
         session = DbtSession(dbt_args)
         manifest = session.parse()
@@ -177,7 +181,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 emitters.armed(target, records)
                 for step in plan:
                     if step.snapshot.notice:
-                        out.print(f"sagaz-dbt: {step.snapshot.notice}")
+                        out.print(f"sagaz-dbt: {escape(step.snapshot.notice)}")
                 hooks = inject_hooks(target.session.manifest, records)
                 clock.lap("arm")
                 phase = "building"
@@ -234,7 +238,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
         result.report_path = rpt.write(target.target_dir)
     report.print_summary(rpt, out)
     if result.error is not None and result.status != "torn":
-        out.print(f"[red]sagaz-dbt: {result.error}[/red]")
+        out.print(f"[red]sagaz-dbt: {escape(str(result.error))}[/red]")  # user text: literal
         if phase in ("setup", "arming"):
             out.print("No relation was changed.")
     return result
@@ -291,8 +295,8 @@ def runs(args: Sequence[str]) -> list[RunSummary]:
     """The run history of this target, oldest first."""
     with _maintenance(args, None, lock=False) as target:
         out: list[RunSummary] = []
-        for run in target.own_runs():
-            steps = target.steps(run.run_id)
+        for run in target.own_runs(migrate=False):  # a read: no DDL, a read-only role suffices
+            steps = target.steps(run.run_id, migrated=False)
             out.append(
                 RunSummary(
                     run=run,
@@ -306,6 +310,7 @@ def runs(args: Sequence[str]) -> list[RunSummary]:
 
 def rollback(run_id: str, args: Sequence[str], *, console: Console | None = None) -> SagaOutcome:
     """Undo the most recent committed run while its backups are retained (--keep-backups)."""
+    validate.run_id(run_id)  # before anything is parsed or read: it reaches SQL
     out = events.console_for(args, console or report.console())
     with _maintenance(args, out) as target:
         committed = target.own_runs([RunStatus.COMMITTED])
@@ -329,6 +334,8 @@ def rollback(run_id: str, args: Sequence[str], *, console: Console | None = None
 
 def gc(args: Sequence[str], *, keep: int = 0, console: Console | None = None) -> int:
     """Drop retained backups of all but the `keep` most recent committed runs."""
+    if keep < 0:  # a negative slice bound would drop the backups of every run
+        raise UsageError(f"--keep takes a number of runs, 0 or more (got {keep})")
     out = events.console_for(args, console or report.console())
     with _maintenance(args, out) as target:
         dropped = _drop_old_backups(target, keep=keep, out=out)

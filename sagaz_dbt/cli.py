@@ -12,6 +12,7 @@ import sys
 import click
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from sagaz_dbt import __version__, api, events, report
 from sagaz_dbt.errors import SagazError
@@ -107,7 +108,7 @@ def runs_command(ctx: click.Context) -> None:
         duration = ""
         if run.started_at is not None and run.updated_at is not None:
             duration = f"{(run.updated_at - run.started_at).total_seconds():.1f}s"
-        table.add_row(
+        cells = (
             run.run_id,
             str(run.started_at)[:19],
             duration,
@@ -117,6 +118,7 @@ def runs_command(ctx: click.Context) -> None:
             str(s.retained),
             (run.message or "")[:60],
         )
+        table.add_row(*(Text(cell) for cell in cells))  # the journal holds user text: never markup
     out.print(table)
 
 

@@ -8,7 +8,9 @@ held before the run and after the failed run (counted while rolling back).
 
 from __future__ import annotations
 
+import html
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -55,14 +57,14 @@ def render(result: Any) -> str:
         for res in failed:
             failures = getattr(res, "failures", None)
             lines.append(
-                f"| `{res.node.unique_id}` | {res.status} | {_cell(res.message)} | "
+                f"| {_code(res.node.unique_id)} | {res.status} | {_cell(res.message)} | "
                 f"{'' if failures is None else failures} |"
             )
         lines.append("")
     warned = [r for r in results if str(r.status) == "warn"]
     if warned:
         lines += ["### Warnings (no rollback)", "", "| test | message |", "|---|---|"]
-        lines += [f"| `{r.node.unique_id}` | {_cell(r.message)} |" for r in warned]
+        lines += [f"| {_code(r.node.unique_id)} | {_cell(r.message)} |" for r in warned]
         lines.append("")
 
     if rpt.status == "rolled_back":
@@ -125,7 +127,7 @@ def _restored(steps: list[dict[str, Any]]) -> list[str]:
     for step in restored:
         rel = step["relation"]
         lines.append(
-            f"| `{rel['schema']}.{rel['identifier']}` | `{step['unique_id']}` | {step['snapshot']} | "
+            f"| {_code(rel['schema'] + '.' + rel['identifier'])} | {_code(step['unique_id'])} | {step['snapshot']} | "
             f"{step['action']} | {_rows(step.get('rows_before'))} | {_rows(step.get('rows_after'))} |"
         )
     lines += [
@@ -143,7 +145,7 @@ def _restored(steps: list[dict[str, Any]]) -> list[str]:
 def _all_nodes(results: list[Any]) -> list[str]:
     lines = [f"<details><summary>All {len(results)} dbt nodes</summary>", "", "| node | status | time |", "|---|---|---|"]
     for res in results:
-        lines.append(f"| `{res.node.unique_id}` | {res.status} | {float(res.execution_time or 0):.2f}s |")
+        lines.append(f"| {_code(res.node.unique_id)} | {res.status} | {float(res.execution_time or 0):.2f}s |")
     return lines + ["", "</details>", ""]
 
 
@@ -154,4 +156,14 @@ def _rows(value: Any) -> str:
 def _cell(text: Any) -> str:
     """One Markdown table cell: no pipes, no line breaks."""
     value = clean(text).replace("|", "\\|").replace("\r", " ").replace("\n", " ").strip()
-    return value[:500] + ("…" if len(value) > 500 else "")
+    value = html.escape(value[:500], quote=False) + ("…" if len(value) > 500 else "")  # GitHub renders HTML
+    return value
+
+
+def _code(text: Any) -> str:
+    """A name as an inline code span in a table cell: literal whatever it holds (Markdown,
+    HTML, brackets), with a backtick fence longer than any run of backticks in it."""
+    value = clean(text).replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", value)), default=0) + 1)
+    pad = " " if value.startswith("`") or value.endswith("`") else ""
+    return f"{fence}{pad}{value}{pad}{fence}"

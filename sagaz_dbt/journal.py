@@ -100,14 +100,17 @@ class Journal:
     def _call(self, macro: str, **kwargs: Any) -> Any:
         return self.warehouse.call(macro, database=self.database, schema=self.schema, **kwargs)
 
-    def runs(self, statuses: list[RunStatus] | None = None) -> list[RunRecord]:
+    def runs(self, statuses: list[RunStatus] | None = None, migrate: bool = True) -> list[RunRecord]:
         """Runs in the journal, oldest first (none if it was never created); inside a
-        transaction.  A journal of an older sagaz-dbt is brought up to date first."""
-        table = self._call("journal_runs", statuses=[s.value for s in statuses] if statuses else None)
+        transaction.  A journal of an older sagaz-dbt is brought up to date first, unless
+        `migrate` is false: a read-only command never writes (it may hold no write grant)."""
+        table = self._call(
+            "journal_runs", statuses=[s.value for s in statuses] if statuses else None, migrate=migrate
+        )
         return [RunRecord(**row) for row in table_rows(table)] if table is not None else []
 
-    def steps(self, run_id: str) -> list[StepRecord]:
-        table = self._call("journal_read_steps", run_id=run_id)
+    def steps(self, run_id: str, migrated: bool = True) -> list[StepRecord]:
+        table = self._call("journal_read_steps", run_id=run_id, migrated=migrated)
         out: list[StepRecord] = []
         for row in table_rows(table):
             try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from sagaz_dbt import validate
 from sagaz_dbt.errors import UsageError
 from sagaz_dbt.journal import DEFAULT_SCHEMA
 
@@ -80,9 +81,7 @@ def _options(values: dict[str, str], wait: bool) -> SagazOptions:
         raise UsageError(f"--keep-backups takes a whole number and --wait-timeout seconds: {exc}") from exc
     if keep < 0:
         raise UsageError("--keep-backups cannot be negative")
-    schema = values.get("--journal-schema", DEFAULT_SCHEMA)
-    if not schema:
-        raise UsageError("--journal-schema cannot be empty")
+    schema = validate.journal_schema(values.get("--journal-schema", DEFAULT_SCHEMA))
     junit_xml = values.get("--junit-xml")
     if junit_xml is not None and not junit_xml:
         raise UsageError("--junit-xml needs a file path")

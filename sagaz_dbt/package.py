@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from sagaz_dbt.errors import ProjectError
+
 PACKAGE_NAME = "sagaz_dbt"
 
 _PROJECT_YML = """\
@@ -43,6 +45,49 @@ def packages_install_path(project_dir: Path) -> Path:
         configured = data.get("packages-install-path") or configured
     path = Path(configured)
     return path if path.is_absolute() else project_dir / path
+
+
+def check_dependencies_installed(project_dir: Path) -> None:
+    """Refuse to run, as dbt does, when `packages.yml` / `dependencies.yml` lists more
+    packages than the install path holds.
+
+    dbt-core makes this check while loading the project (`RuntimeConfig.load_dependencies`):
+    packages specified > folders under packages-install-path not starting with `__`.  Our own
+    folder would count as one installed package and hide a missing `dbt deps` until a macro
+    is missing mid-run, so the same rule is applied here first, without our folder, and
+    before anything is installed or connected; the message is dbt's own."""
+    from dbt.config.project import package_and_project_data_from_root
+    from dbt.exceptions import UninstalledPackagesFoundError
+    from dbt_common.exceptions import DbtBaseException
+
+    try:
+        packages_data, specified_path = package_and_project_data_from_root(str(project_dir))
+    except DbtBaseException as exc:  # both files set `packages`: dbt's own error
+        raise ProjectError(str(exc).strip()) from exc
+    specified = (packages_data.get("packages") if isinstance(packages_data, dict) else None) or []
+    if not specified:
+        return
+    root = packages_install_path(project_dir)
+    installed = (
+        [p for p in root.iterdir() if p.is_dir() and not p.name.startswith("__") and p.name != PACKAGE_NAME]
+        if root.exists()
+        else []
+    )
+    if len(specified) > len(installed):
+        configured = _configured_install_path(project_dir)
+        error = UninstalledPackagesFoundError(len(specified), len(installed), specified_path, configured)
+        raise ProjectError(error.get_message())
+
+
+def _configured_install_path(project_dir: Path) -> str:
+    """packages-install-path as written in dbt_project.yml (dbt prints it that way)."""
+    project_file = project_dir / "dbt_project.yml"
+    if project_file.is_file():
+        with project_file.open() as fh:
+            data = yaml.safe_load(fh) or {}
+        if data.get("packages-install-path"):
+            return str(data["packages-install-path"])
+    return "dbt_packages"
 
 
 def install(project_dir: Path) -> Path:

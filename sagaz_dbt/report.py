@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from sagaz_dbt import events
 from sagaz_dbt.journal import StepRecord
@@ -192,18 +194,18 @@ def print_summary(report: RunReport, out: Console) -> None:
             table.add_column(col)
         for step in report.steps:
             rel = step["relation"]
-            table.add_row(
-                f"{rel['schema']}.{rel['identifier']}",
-                step["unique_id"],
-                step["node_status"],
-                step["snapshot"],
-                step["action"],
+            table.add_row(  # names are user text: cells are Text, never markup
+                Text(f"{rel['schema']}.{rel['identifier']}"),
+                Text(str(step["unique_id"])),
+                Text(str(step["node_status"])),
+                Text(str(step["snapshot"])),
+                Text(str(step["action"])),
             )
         out.print(table)
     elif report.status == "torn":
-        out.print(f"[bold red]sagaz-dbt: run {report.run_id} is NOT restored.[/bold red] {report.message}")
+        out.print(f"[bold red]sagaz-dbt: run {report.run_id} is NOT restored.[/bold red] {escape(report.message)}")
     for warning in report.warnings:
-        out.print(f"[yellow]sagaz-dbt warning:[/yellow] {warning}")
+        out.print(f"[yellow]sagaz-dbt warning:[/yellow] {escape(warning)}")
 
 
 def _emit_summary(report: RunReport, out: Console) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sagaz_dbt import sqltext
+from sagaz_dbt import diagnosis, sqltext
 from sagaz_dbt.errors import TornWarehouseError, WarehouseError
 from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.journal import Journal, RunRecord, RunStatus, StepRecord
@@ -159,9 +159,11 @@ class Saga:
                 checkpoint("compensate-step")
             checkpoint("compensated")
         except BaseException as exc:
+            hint = diagnosis.advice(exc)
             raise TornWarehouseError(
-                f"run {self.run_id} could not be rolled back: {_first_line(exc)}\n"
-                "Nothing of the rollback was applied (it runs in one transaction), and the "
+                f"run {self.run_id} could not be rolled back: {diagnosis.describe(exc)}\n"
+                + (f"Cause: {hint}.\n" if hint else "")
+                + "Nothing of the rollback was applied (it runs in one transaction), and the "
                 "journal still holds every backup. Once the cause is fixed, run "
                 "`sagaz-dbt recover` with the same --project-dir/--profiles-dir/--target."
             ) from exc
@@ -196,9 +198,11 @@ class Saga:
                 checkpoint("release-step")
             checkpoint("released")
         except Exception as exc:
+            hint = diagnosis.advice(exc)
             raise WarehouseError(
-                f"run {self.run_id} succeeded, but its backups could not be released: {_first_line(exc)}\n"
-                "Until `sagaz-dbt recover` runs, the journal counts this run as unfinished, and "
+                f"run {self.run_id} succeeded, but its backups could not be released: {diagnosis.describe(exc)}\n"
+                + (f"Cause: {hint}.\n" if hint else "")
+                + "Until `sagaz-dbt recover` runs, the journal counts this run as unfinished, and "
                 "recovering it restores the pre-run state."
             ) from exc
         outcome.steps = [StepOutcome(r, str(actions.get(r.seq, ""))) for r in sorted(records, key=lambda r: r.seq)]
