@@ -49,7 +49,7 @@ _RULES = (
 )
 
 
-def describe(exc: BaseException, limit: int = 400) -> str:
+def describe(exc: BaseException, limit: int = 2000) -> str:
     """The error's own words on one line, without dbt's banner lines."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     kept = [line for line in lines if line not in _BANNERS]
