@@ -118,7 +118,7 @@
   {%- for step in steps if step not in recreated -%}
     {%- for view in repoints.get(step.seq, []) -%}
       {%- do sagaz_dbt.flush(script) -%}
-      {%- do sagaz_dbt.replace_view(step.database_name, view.schema, view.name, view.select_sql) -%}
+      {%- do sagaz_dbt.replace_view(step.database_name, view.schema, view.name, view.select_sql, view.kind) -%}
     {%- endfor -%}
     {%- if step.seq in restore_seqs -%}
       {%- set action = sagaz_dbt.restore_step(step, script) -%}

@@ -224,7 +224,13 @@ class Saga:
             old, new = (record.kept_identifier, record.identifier) if forward else (record.identifier, record.kept_identifier)
             select_sql = sqltext.repoint_view(view["definition"], record.schema, str(old), str(new), self._dialect)
             out.setdefault(record.seq, []).append(
-                {"schema": view["schema"], "name": view["name"], "select_sql": select_sql, "definition": view["definition"]}
+                {
+                    "schema": view["schema"],
+                    "name": view["name"],
+                    "kind": view["kind"],  # 'v' view, 'm' materialized view (re-created with its indexes)
+                    "select_sql": select_sql,
+                    "definition": view["definition"],
+                }
             )
         return out
 
@@ -247,6 +253,7 @@ class Saga:
                             schema=view["schema"],
                             identifier=view["name"],
                             select_sql=view["select_sql"],
+                            kind=view["kind"],
                         )
                     checkpoint("repointed")
                 except Exception as exc:

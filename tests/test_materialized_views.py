@@ -1,0 +1,85 @@
+"""Postgres materialized views: an MV model, and a hand-made MV on a model's table.
+
+Plain dbt, when a table model is rebuilt, drops its backup with CASCADE: a materialized
+view model reading it is dropped too and created again on the new table, and a hand-made
+materialized view is lost.  sagaz-dbt must leave what plain dbt leaves for the model (built
+on the new table, never on a backup it kept), keep the hand-made one working (re-created on
+the new table, with its index), and restore both exactly on a failing run, normal or
+--full-refresh (the MV model with its pre-run rows, even though they were stale).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import pytest
+
+from helpers.project import Project, assert_same_state
+
+pytestmark = pytest.mark.postgres
+
+MODELS = {
+    "models/base.sql": "{{ config(materialized='table') }}\n"
+    "select n as id, n * {{ var('factor', 1) }} as amount from generate_series(1, 3) as n\n",
+    "models/totals_mv.sql": "{{ config(materialized='materialized_view', indexes=[{'columns': ['id']}]) }}\n"
+    "select id, amount from {{ ref('base') }}\n",
+    "tests/fail_switch.sql": "select 1 as failed where {{ var('fail') }}\n",
+}
+HAND_MADE = "create materialized view {schema}.hand_mv as select sum(amount) as total from {schema}.base"
+HAND_INDEX = "create index hand_mv_total on {schema}.hand_mv (total)"
+
+
+def _indexes(proj: Project, table: str) -> list[str]:
+    return [r[0] for r in proj.query(f"select indexname from pg_indexes where schemaname = '{{schema}}' and tablename = '{table}'")]
+
+
+def test_materialized_views_follow_the_new_tables_and_restore_exactly(
+    twins: Callable[..., tuple[Project, Project]]
+) -> None:
+    plain, sagaz = twins("postgres", name="kinds")
+    for proj in (plain, sagaz):
+        for path, text in MODELS.items():
+            proj.write(path, text)
+    assert plain.dbt().success
+    assert sagaz.sagaz().status == "committed", sagaz.last_output
+    sagaz.execute(HAND_MADE)
+    sagaz.execute(HAND_INDEX)
+
+    # Success: the MV model is built on the new table, as plain dbt builds it.
+    assert plain.dbt("--vars", "{factor: 2}").success
+    result = sagaz.sagaz("--vars", "{factor: 2}")
+    assert result.status == "committed", f"{result.error}\n{sagaz.last_output}"
+    after = sagaz.state()
+    hand = after.pop("{schema}.hand_mv")
+    assert_same_state(plain.state(), after, "sagaz-dbt's build vs plain dbt's")
+    assert sagaz.query("select total from {schema}.hand_mv") == [(12,)], "the hand-made MV reads the new table"
+    assert hand["type"] == "materialized view"
+    assert _indexes(sagaz, "hand_mv") == ["hand_mv_total"]
+    assert len(_indexes(sagaz, "totals_mv")) == 1
+    assert sagaz.leftovers() == []
+
+    # Make the MV model stale: its pre-run rows (factor 2) differ from its base (factor 5).
+    sagaz.execute("update {schema}.base set amount = id * 5")
+    before = sagaz.state()
+    assert sagaz.query("select sum(amount) from {schema}.totals_mv") == [(12,)]
+
+    for flags in ([], ["--full-refresh"]):
+        failed = sagaz.sagaz("--vars", "{factor: 3, fail: true}", *flags)
+
+        assert failed.status == "rolled_back", f"{flags}: {failed.error}\n{sagaz.last_output}"
+        acts = {s.step.unique_id: s.action for s in failed.saga.steps}
+        assert acts["model.kinds.totals_mv"] == "swapped back", (flags, acts)
+        assert_same_state(before, sagaz.state(), f"after the rollback of {flags or 'a normal run'} vs before it")
+        assert sagaz.query("select sum(amount) from {schema}.totals_mv") == [(12,)], "the stale rows are back"
+        assert _indexes(sagaz, "hand_mv") == ["hand_mv_total"]
+        assert len(_indexes(sagaz, "totals_mv")) == 1
+        assert sagaz.leftovers() == []
+
+    # A successful --full-refresh also leaves what plain dbt leaves.
+    assert plain.dbt("--vars", "{factor: 4}", "--full-refresh").success
+    assert sagaz.sagaz("--vars", "{factor: 4}", "--full-refresh").status == "committed", sagaz.last_output
+    after = sagaz.state()
+    after.pop("{schema}.hand_mv")
+    assert_same_state(plain.state(), after, "sagaz-dbt's --full-refresh vs plain dbt's")
+    assert sagaz.query("select total from {schema}.hand_mv") == [(24,)]
+    assert sagaz.leftovers() == []
