@@ -119,8 +119,18 @@
   {%- do sagaz_dbt.journal_insert_run(database, schema, run) -%}
   {%- set indexes = adapter.dispatch('index_ddl_by_table', 'sagaz_dbt')(steps) -%}
   {%- set armed = [] -%}
+  {%- set temporaries = sagaz_dbt.dbt_temporaries(steps) -%}
   {%- for step in steps -%}
-    {%- do armed.append(sagaz_dbt.arm_step(step, indexes)) -%}
+    {%- set out = sagaz_dbt.arm_step(step, indexes) -%}
+    {%- if temporaries is not none -%}
+      {#- dbt temporaries left before this run: a rollback never drops them (temporaries.sql). -#}
+      {%- set mine = [] -%}
+      {%- for t in temporaries if (t[0] | lower) == (step.database | lower) and (t[2] | lower)[:-20] == ((step.identifier ~ '__dbt_tmp') | lower) -%}
+        {%- do mine.append(t) -%}
+      {%- endfor -%}
+      {%- do out.update({'pre_temporaries': mine}) -%}
+    {%- endif -%}
+    {%- do armed.append(out) -%}
   {%- endfor -%}
   {{- return(armed) -}}
 {%- endmacro %}

@@ -137,6 +137,8 @@
     {%- do actions.update({step.seq: sagaz_dbt.recreate_in_place(step, script)}) -%}
   {%- endfor -%}
   {%- do sagaz_dbt.flush(script) -%}
+  {%- do sagaz_dbt.drop_new_temporaries(steps, script) -%}
+  {%- do sagaz_dbt.flush(script) -%}
   {%- do sagaz_dbt.drop_created_schemas(steps) -%}
   {%- do sagaz_dbt.journal_set_all_steps_status(database, schema, run_id, 'compensated') -%}
   {%- do sagaz_dbt.journal_set_run_status(database, schema, run_id, 'rolled_back', message) -%}

@@ -105,6 +105,8 @@ class Saga:
             detail={
                 **_row_detail(planned, out),
                 **({"new_schema": True} if out.get("new_schema") else {}),
+                # dbt temporaries that existed before the run: a rollback keeps them (temporaries.sql)
+                **({"pre_temporaries": out["pre_temporaries"]} if out.get("pre_temporaries") is not None else {}),
                 **(
                     {"create_sql": sqltext.qualify_ddl(out["create_sql"], planned.database, planned.schema, self._dialect)}
                     if out.get("create_sql")
