@@ -83,3 +83,35 @@ def test_materialized_views_follow_the_new_tables_and_restore_exactly(
     assert_same_state(plain.state(), after, "sagaz-dbt's --full-refresh vs plain dbt's")
     assert sagaz.query("select total from {schema}.hand_mv") == [(24,)]
     assert sagaz.leftovers() == []
+
+
+def test_type_change_and_index_change_of_a_materialized_view_model(project: Callable[..., Project]) -> None:
+    """A table model that becomes a materialized view (dbt replaces it with renames inside
+    one statement) is restored exactly by a failing run; an index change, which dbt would
+    apply in place on the relation sagaz-dbt keeps, is refused with a clear error and
+    rolled back rather than lose the pre-run view; a hand-made view on the model follows."""
+    proj = project("postgres", name="kinds")
+    proj.write("models/base.sql", MODELS["models/base.sql"])
+    proj.write("models/totals_mv.sql", "{{ config(materialized='table') }}\nselect id, amount from {{ ref('base') }}\n")
+    proj.write("tests/fail_switch.sql", MODELS["tests/fail_switch.sql"])
+    assert proj.sagaz().status == "committed", proj.last_output
+    proj.execute("create view {schema}.hand_view as select count(*) as n from {schema}.totals_mv")
+    before = proj.state()
+
+    proj.write("models/totals_mv.sql", MODELS["models/totals_mv.sql"])
+    failed = proj.sagaz("--vars", "{factor: 3, fail: true}")
+    assert failed.status == "rolled_back", f"{failed.error}\n{proj.last_output}"
+    assert_same_state(before, proj.state(), "after the rollback of a table -> materialized view change")
+    assert proj.leftovers() == []
+
+    assert proj.sagaz().status == "committed", proj.last_output
+    assert proj.state()["{schema}.totals_mv"]["type"] == "materialized view"
+    assert proj.query("select n from {schema}.hand_view") == [(3,)]
+    before = proj.state()
+    proj.write("models/totals_mv.sql", MODELS["models/totals_mv.sql"].replace("['id']", "['id', 'amount']"))
+    changed = proj.sagaz("--vars", "{factor: 4}")
+    assert changed.status == "rolled_back" and changed.exit_code == 1, f"{changed.error}\n{proj.last_output}"
+    messages = " ".join(str(r.message) for r in changed.dbt.results if r.node.unique_id == "model.kinds.totals_mv")
+    assert "indexes of materialized view" in messages and "--full-refresh" in messages, messages
+    assert_same_state(before, proj.state(), "after the refused index change")
+    assert proj.leftovers() == []
