@@ -23,6 +23,10 @@
   {%- endif -%}
   {%- do out.update({'kept_identifier': kept.identifier}) -%}
 
+  {%- if existing.is_materialized_view -%}
+    {#- dbt may change its indexes in place (matviews.sql). -#}
+    {%- do out.update({'view_indexes': sagaz_dbt.relation_index_ddl(existing)}) -%}
+  {%- endif -%}
   {%- if existing.is_table -%}
     {%- do out.update({'index_ddl': indexes.get(sagaz_dbt.table_key(existing), [])}) -%}
     {%- set in_place = adapter.dispatch('rebuilt_in_place', 'sagaz_dbt')(existing) -%}

@@ -32,11 +32,10 @@
       {%- if changes.requires_full_refresh -%}
         {%- set replacing = true -%}
       {%- else -%}
-        {#- dbt would drop and create indexes by name on the relation in place; the kept
-            view holds those names (Postgres index names are per schema). -#}
-        {%- do exceptions.raise_compiler_error(
-              "sagaz-dbt: the indexes of materialized view " ~ existing ~ " changed; sagaz-dbt cannot keep "
-              ~ "its pre-run state while dbt alters them in place. Run this model with --full-refresh.") -%}
+        {#- dbt drops and creates indexes by name on the view in place, without refreshing
+            it: its rows stay, and a rollback puts back the index definitions recorded
+            while arming (restore_materialized_view_indexes). -#}
+        {{- return('') -}}
       {%- endif -%}
     {%- endif -%}
   {%- endif -%}
@@ -74,20 +73,90 @@
 
 
 {% macro recreate_materialized_view(database, schema, identifier, select_sql) -%}
-  {#- A materialized view outside the run that reads a relation the run replaced: drop it
-      and create it again on `select_sql` (already re-pointed), with its indexes (its
-      grants and comment are not carried over).  Plain dbt's `drop ... cascade` of the
-      backup would have dropped it.  Its own dependants would block the drop: then this
-      fails, and the caller reports the view as lost with its definition. -#}
+  {#- A materialized view that reads a relation the run replaced, bound to the backup
+      about to be dropped (plain dbt's `drop ... cascade` of the backup drops it): drop it
+      and create it again on `select_sql` (already re-pointed), with its indexes; the
+      views and materialized views that read it, transitively, are re-created after it
+      from their definitions (and indexes).  Grants and comments are not carried over. -#}
   {%- set view = api.Relation.create(database=database, schema=schema, identifier=identifier, type='materialized_view') -%}
-  {%- set sql -%}
-    select pg_get_indexdef(i.indexrelid) from pg_index i
-    where i.indrelid = {{ sagaz_dbt.sql_string(view.render()) }}::regclass order by i.indexrelid
-  {%- endset -%}
-  {%- set indexes = run_query(sql).columns[0].values() | list -%}
+  {%- set indexes = sagaz_dbt.relation_index_ddl(view) -%}
+  {%- set dependants = sagaz_dbt.postgres__dependants_of(view) -%}
   {%- call statement('sagaz_recreate_materialized_view', auto_begin=True) -%}
-    drop materialized view {{ view }};
+    drop materialized view {{ view }} cascade;
     create materialized view {{ view }} as {{ select_sql }};
-    {% for ddl in indexes -%}{{ ddl }};{%- endfor %}
+    {% for index in indexes -%}{{ index[1] }};{%- endfor %}
+    {% for d in dependants -%}
+      {%- set rel = api.Relation.create(database=database, schema=d.schema, identifier=d.name) -%}
+      create {{ 'materialized view' if d.kind == 'm' else 'view' }} {{ rel }} as {{ d.definition | trim | trim(';') }};
+      {% for index in d.indexes -%}{{ index }};{%- endfor %}
+    {% endfor %}
   {%- endcall -%}
+{%- endmacro %}
+
+{% macro postgres__dependants_of(relation) -%}
+  {#- Every view and materialized view reading `relation`, directly or through others,
+      each after everything of the set it reads (ordered by its deepest path). -#}
+  {%- set sql -%}
+    with recursive deps(oid, depth) as (
+      select r.ev_class, 1 from pg_depend d join pg_rewrite r on r.oid = d.objid
+      where d.classid = 'pg_rewrite'::regclass
+        and d.refobjid = {{ sagaz_dbt.sql_string(relation.render()) }}::regclass
+        and r.ev_class <> d.refobjid
+      union all
+      select r.ev_class, deps.depth + 1 from deps
+      join pg_depend d on d.refobjid = deps.oid and d.classid = 'pg_rewrite'::regclass
+      join pg_rewrite r on r.oid = d.objid
+      where r.ev_class <> deps.oid and deps.depth < 100
+    )
+    select n.nspname, c.relname, c.relkind::text, pg_get_viewdef(c.oid)
+    from deps join pg_class c on c.oid = deps.oid join pg_namespace n on n.oid = c.relnamespace
+    group by c.oid, n.nspname, c.relname, c.relkind
+    order by max(deps.depth), 1, 2
+  {%- endset -%}
+  {%- set out = [] -%}
+  {%- for row in run_query(sql).rows -%}
+    {%- set indexes = [] -%}
+    {%- if row[2] == 'm' -%}
+      {%- set rel = api.Relation.create(database=relation.database, schema=row[0], identifier=row[1], type='materialized_view') -%}
+      {%- for index in sagaz_dbt.relation_index_ddl(rel) -%}{%- do indexes.append(index[1]) -%}{%- endfor -%}
+    {%- endif -%}
+    {%- do out.append({'schema': row[0], 'name': row[1], 'kind': row[2], 'definition': row[3], 'indexes': indexes}) -%}
+  {%- endfor -%}
+  {{- return(out) -}}
+{%- endmacro %}
+
+
+{% macro relation_index_ddl(relation) -%}
+  {#- The CREATE INDEX statements of a relation's indexes, recorded while arming. -#}
+  {{- return(adapter.dispatch('relation_index_ddl', 'sagaz_dbt')(relation)) -}}
+{%- endmacro %}
+
+{% macro default__relation_index_ddl(relation) -%}
+  {{- return(none) -}}
+{%- endmacro %}
+
+{% macro postgres__relation_index_ddl(relation) -%}
+  {%- set sql -%}
+    select c.relname, pg_get_indexdef(i.indexrelid) from pg_index i join pg_class c on c.oid = i.indexrelid
+    where i.indrelid = {{ sagaz_dbt.sql_string(relation.render()) }}::regclass order by c.relname
+  {%- endset -%}
+  {%- set out = [] -%}
+  {%- for row in run_query(sql).rows -%}{%- do out.append([row[0], row[1]]) -%}{%- endfor -%}
+  {{- return(out) -}}
+{%- endmacro %}
+
+
+{% macro restore_materialized_view_indexes(current, recorded, script) -%}
+  {#- A materialized view dbt changed in place (only its indexes: dbt does not refresh it
+      then) gets its pre-run indexes back.  Reads first (the caller flushed the queue). -#}
+  {%- set now = sagaz_dbt.relation_index_ddl(current) -%}
+  {%- if now == recorded -%}
+    {{- return('untouched') -}}
+  {%- endif -%}
+  {%- for index in now -%}
+    {%- set rel = api.Relation.create(database=current.database, schema=current.schema, identifier=index[0]) -%}
+    {%- do script.append('drop index ' ~ rel.include(database=False)) -%}
+  {%- endfor -%}
+  {%- for index in recorded -%}{%- do script.append(index[1]) -%}{%- endfor -%}
+  {{- return('indexes restored') -}}
 {%- endmacro %}

@@ -37,6 +37,9 @@
   {%- elif current is none -%}
     {#- It existed before the run, and neither it nor a backup exists: never guess. -#}
     {{- return('missing') -}}
+  {%- elif detail.get('view_indexes') is not none and current.is_materialized_view -%}
+    {%- do sagaz_dbt.flush(script) -%}
+    {{- return(sagaz_dbt.restore_materialized_view_indexes(current, detail.view_indexes, script)) -}}
   {%- endif -%}
   {{- return('untouched') -}}
 {%- endmacro %}

@@ -105,6 +105,8 @@ class Saga:
             detail={
                 **_row_detail(planned, out),
                 **({"new_schema": True} if out.get("new_schema") else {}),
+                # a materialized view's indexes, which dbt may change in place (matviews.sql)
+                **({"view_indexes": out["view_indexes"]} if out.get("view_indexes") is not None else {}),
                 # dbt temporaries that existed before the run: a rollback keeps them (temporaries.sql)
                 **({"pre_temporaries": out["pre_temporaries"]} if out.get("pre_temporaries") is not None else {}),
                 **(

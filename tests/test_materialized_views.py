@@ -44,6 +44,7 @@ def test_materialized_views_follow_the_new_tables_and_restore_exactly(
     assert sagaz.sagaz().status == "committed", sagaz.last_output
     sagaz.execute(HAND_MADE)
     sagaz.execute(HAND_INDEX)
+    sagaz.execute("create view {schema}.hand_on_mv as select total * 2 as doubled from {schema}.hand_mv")
 
     # Success: the MV model is built on the new table, as plain dbt builds it.
     assert plain.dbt("--vars", "{factor: 2}").success
@@ -51,8 +52,10 @@ def test_materialized_views_follow_the_new_tables_and_restore_exactly(
     assert result.status == "committed", f"{result.error}\n{sagaz.last_output}"
     after = sagaz.state()
     hand = after.pop("{schema}.hand_mv")
+    after.pop("{schema}.hand_on_mv")
     assert_same_state(plain.state(), after, "sagaz-dbt's build vs plain dbt's")
     assert sagaz.query("select total from {schema}.hand_mv") == [(12,)], "the hand-made MV reads the new table"
+    assert sagaz.query("select doubled from {schema}.hand_on_mv") == [(24,)], "and the view on it is back"
     assert hand["type"] == "materialized view"
     assert _indexes(sagaz, "hand_mv") == ["hand_mv_total"]
     assert len(_indexes(sagaz, "totals_mv")) == 1
@@ -80,6 +83,7 @@ def test_materialized_views_follow_the_new_tables_and_restore_exactly(
     assert sagaz.sagaz("--vars", "{factor: 4}", "--full-refresh").status == "committed", sagaz.last_output
     after = sagaz.state()
     after.pop("{schema}.hand_mv")
+    after.pop("{schema}.hand_on_mv")
     assert_same_state(plain.state(), after, "sagaz-dbt's --full-refresh vs plain dbt's")
     assert sagaz.query("select total from {schema}.hand_mv") == [(24,)]
     assert sagaz.leftovers() == []
@@ -87,9 +91,8 @@ def test_materialized_views_follow_the_new_tables_and_restore_exactly(
 
 def test_type_change_and_index_change_of_a_materialized_view_model(project: Callable[..., Project]) -> None:
     """A table model that becomes a materialized view (dbt replaces it with renames inside
-    one statement) is restored exactly by a failing run; an index change, which dbt would
-    apply in place on the relation sagaz-dbt keeps, is refused with a clear error and
-    rolled back rather than lose the pre-run view; a hand-made view on the model follows."""
+    one statement) is restored exactly by a failing run; an index change, which dbt applies
+    in place without a refresh, gets the pre-run indexes back; a hand-made view follows."""
     proj = project("postgres", name="kinds")
     proj.write("models/base.sql", MODELS["models/base.sql"])
     proj.write("models/totals_mv.sql", "{{ config(materialized='table') }}\nselect id, amount from {{ ref('base') }}\n")
@@ -107,11 +110,17 @@ def test_type_change_and_index_change_of_a_materialized_view_model(project: Call
     assert proj.sagaz().status == "committed", proj.last_output
     assert proj.state()["{schema}.totals_mv"]["type"] == "materialized view"
     assert proj.query("select n from {schema}.hand_view") == [(3,)]
-    before = proj.state()
+    before, indexes = proj.state(), _indexes(proj, "totals_mv")
     proj.write("models/totals_mv.sql", MODELS["models/totals_mv.sql"].replace("['id']", "['id', 'amount']"))
-    changed = proj.sagaz("--vars", "{factor: 4}")
-    assert changed.status == "rolled_back" and changed.exit_code == 1, f"{changed.error}\n{proj.last_output}"
-    messages = " ".join(str(r.message) for r in changed.dbt.results if r.node.unique_id == "model.kinds.totals_mv")
-    assert "indexes of materialized view" in messages and "--full-refresh" in messages, messages
-    assert_same_state(before, proj.state(), "after the refused index change")
+    # dbt applies an index change in place, without refreshing the view (its rows stay).
+    failed = proj.sagaz("--vars", "{factor: 4, fail: true}")
+    assert failed.status == "rolled_back", f"{failed.error}\n{proj.last_output}"
+    acts = {s.step.unique_id: s.action for s in failed.saga.steps}
+    assert acts["model.kinds.totals_mv"] == "indexes restored", acts
+    assert_same_state(before, proj.state(), "after the rollback of an index change")
+    assert _indexes(proj, "totals_mv") == indexes
+    assert proj.leftovers() == []
+    assert proj.sagaz("--vars", "{factor: 4}").status == "committed", proj.last_output
+    assert len(_indexes(proj, "totals_mv")) == 1 and _indexes(proj, "totals_mv") != indexes
+    assert proj.query("select n from {schema}.hand_view") == [(3,)], "the view on the re-created MV is back"
     assert proj.leftovers() == []
