@@ -63,3 +63,22 @@ def test_quoted_and_upper_case_keys_build_like_dbt_and_restore_exactly(
         assert acts[f"model.kinds.{name}"] == "rows restored (keys)", acts
     assert_same_state(before, sagaz.state(), "after the rollback vs before the run")
     assert sagaz.leftovers() == []
+
+
+@pytest.mark.parametrize(
+    "key, adapter_type, column",
+    [
+        ('"order"', "postgres", "order"),  # already quoted SQL: exactly that column
+        ('"Order ID"', "duckdb", "Order ID"),
+        ('"a""b"', "postgres", 'a"b'),  # a doubled quote inside a quoted identifier
+        ("ID", "postgres", "id"),  # unquoted: Postgres folds to lower case
+        ("ID", "duckdb", "ID"),  # DuckDB matches columns case-insensitively, quoted or not
+        (" id ", "postgres", "id"),
+        ("lower(email)", "postgres", None),  # an expression names no column: the table is copied
+        ('"unclosed', "duckdb", None),
+    ],
+)
+def test_a_key_is_read_as_dbt_pastes_it_into_sql(key: str, adapter_type: str, column: str | None) -> None:
+    from sagaz_dbt.strategies.keys import column_of
+
+    assert column_of(key, adapter_type) == column
