@@ -77,18 +77,21 @@
       about to be dropped (plain dbt's `drop ... cascade` of the backup drops it): drop it
       and create it again on `select_sql` (already re-pointed), with its indexes; the
       views and materialized views that read it, transitively, are re-created after it
-      from their definitions (and indexes).  Grants and comments are not carried over. -#}
+      from their definitions; each gets back its indexes, owner, grants and comment. -#}
   {%- set view = api.Relation.create(database=database, schema=schema, identifier=identifier, type='materialized_view') -%}
   {%- set indexes = sagaz_dbt.relation_index_ddl(view) -%}
   {%- set dependants = sagaz_dbt.postgres__dependants_of(view) -%}
+  {%- set privileges = sagaz_dbt.postgres__privileges_ddl(view) -%}
   {%- call statement('sagaz_recreate_materialized_view', auto_begin=True) -%}
     drop materialized view {{ view }} cascade;
     create materialized view {{ view }} as {{ select_sql }};
     {% for index in indexes -%}{{ index[1] }};{%- endfor %}
+    {% for ddl in privileges -%}{{ ddl }};{%- endfor %}
     {% for d in dependants -%}
       {%- set rel = api.Relation.create(database=database, schema=d.schema, identifier=d.name) -%}
       create {{ 'materialized view' if d.kind == 'm' else 'view' }} {{ rel }} as {{ d.definition | trim | trim(';') }};
       {% for index in d.indexes -%}{{ index }};{%- endfor %}
+      {% for ddl in d.privileges -%}{{ ddl }};{%- endfor %}
     {% endfor %}
   {%- endcall -%}
 {%- endmacro %}
@@ -116,11 +119,13 @@
   {%- set out = [] -%}
   {%- for row in run_query(sql).rows -%}
     {%- set indexes = [] -%}
+    {%- set rel = api.Relation.create(database=relation.database, schema=row[0], identifier=row[1],
+                                      type='materialized_view' if row[2] == 'm' else 'view') -%}
     {%- if row[2] == 'm' -%}
-      {%- set rel = api.Relation.create(database=relation.database, schema=row[0], identifier=row[1], type='materialized_view') -%}
       {%- for index in sagaz_dbt.relation_index_ddl(rel) -%}{%- do indexes.append(index[1]) -%}{%- endfor -%}
     {%- endif -%}
-    {%- do out.append({'schema': row[0], 'name': row[1], 'kind': row[2], 'definition': row[3], 'indexes': indexes}) -%}
+    {%- do out.append({'schema': row[0], 'name': row[1], 'kind': row[2], 'definition': row[3], 'indexes': indexes,
+                       'privileges': sagaz_dbt.postgres__privileges_ddl(rel)}) -%}
   {%- endfor -%}
   {{- return(out) -}}
 {%- endmacro %}
@@ -159,4 +164,29 @@
   {%- endfor -%}
   {%- for index in recorded -%}{%- do script.append(index[1]) -%}{%- endfor -%}
   {{- return('indexes restored') -}}
+{%- endmacro %}
+
+
+{% macro postgres__privileges_ddl(relation) -%}
+  {#- What makes a re-created view the same to its users: its owner, its grants (from its
+      ACL; grantee 0 is PUBLIC) and its comment, as statements to replay after CREATE.
+      Role names and the comment are quoted by the catalog (quote_ident, quote_literal). -#}
+  {%- set kind = 'materialized view' if relation.is_materialized_view else 'view' -%}
+  {%- set sql -%}
+    with rel as (select {{ sagaz_dbt.sql_string(relation.render()) }}::regclass as oid)
+    select 'alter {{ kind }} ' || {{ sagaz_dbt.sql_string(relation.render()) }} || ' owner to '
+           || quote_ident(pg_get_userbyid(c.relowner))
+    from pg_class c join rel on c.oid = rel.oid where c.relowner <> (select oid from pg_roles where rolname = current_user)
+    union all
+    select 'grant ' || a.privilege_type || ' on ' || {{ sagaz_dbt.sql_string(relation.render()) }} || ' to '
+           || case when a.grantee = 0 then 'public' else quote_ident(pg_get_userbyid(a.grantee)) end
+           || case when a.is_grantable then ' with grant option' else '' end
+    from pg_class c join rel on c.oid = rel.oid, aclexplode(c.relacl) a
+    where a.grantee <> c.relowner
+    union all
+    select 'comment on {{ kind }} ' || {{ sagaz_dbt.sql_string(relation.render()) }} || ' is '
+           || quote_literal(d.description)
+    from pg_description d join rel on d.objoid = rel.oid and d.classoid = 'pg_class'::regclass and d.objsubid = 0
+  {%- endset -%}
+  {{- return(run_query(sql).columns[0].values() | list) -}}
 {%- endmacro %}

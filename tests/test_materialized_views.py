@@ -45,6 +45,8 @@ def test_materialized_views_follow_the_new_tables_and_restore_exactly(
     sagaz.execute(HAND_MADE)
     sagaz.execute(HAND_INDEX)
     sagaz.execute("create view {schema}.hand_on_mv as select total * 2 as doubled from {schema}.hand_mv")
+    sagaz.execute("grant select on {schema}.hand_mv, {schema}.hand_on_mv to public")
+    sagaz.execute("comment on materialized view {schema}.hand_mv is 'made by hand'")
 
     # Success: the MV model is built on the new table, as plain dbt builds it.
     assert plain.dbt("--vars", "{factor: 2}").success
@@ -56,6 +58,10 @@ def test_materialized_views_follow_the_new_tables_and_restore_exactly(
     assert_same_state(plain.state(), after, "sagaz-dbt's build vs plain dbt's")
     assert sagaz.query("select total from {schema}.hand_mv") == [(12,)], "the hand-made MV reads the new table"
     assert sagaz.query("select doubled from {schema}.hand_on_mv") == [(24,)], "and the view on it is back"
+    assert sagaz.query(
+        "select c.relname, c.relacl::text like '%%=r/%%', obj_description(c.oid, 'pg_class') from pg_class c"
+        " where c.relnamespace = '{schema}'::regnamespace and c.relname in ('hand_mv', 'hand_on_mv') order by 1"
+    ) == [("hand_mv", True, "made by hand"), ("hand_on_mv", True, None)], "grants and comment carried over"
     assert hand["type"] == "materialized view"
     assert _indexes(sagaz, "hand_mv") == ["hand_mv_total"]
     assert len(_indexes(sagaz, "totals_mv")) == 1
