@@ -39,6 +39,8 @@
       {%- endif -%}
     {%- endif -%}
   {%- endif -%}
+  {#- A refresh keeps the view's owner, grants and comment: so does the fresh view. -#}
+  {%- set privileges = [] if replacing else sagaz_dbt.postgres__privileges_ddl(existing) -%}
   {%- call statement('sagaz_keep_materialized_view', auto_begin=True) -%}
     {{ get_rename_sql(existing, kept_identifier) }}
   {%- endcall -%}
@@ -53,8 +55,9 @@
       {{ model.compiled_code }}
       with no data;
       {% for index in config.get('indexes', []) -%}
-        {{ get_create_index_sql(target, index) }}{{ ';' if not loop.last else '' }}
+        {{ get_create_index_sql(target, index) }};
       {%- endfor %}
+      {% for ddl in privileges -%}{{ ddl }};{%- endfor %}
     {%- endif -%}
   {%- endcall -%}
   {{- return('') -}}

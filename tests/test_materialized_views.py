@@ -116,6 +116,11 @@ def test_type_change_and_index_change_of_a_materialized_view_model(project: Call
     assert proj.sagaz().status == "committed", proj.last_output
     assert proj.state()["{schema}.totals_mv"]["type"] == "materialized view"
     assert proj.query("select n from {schema}.hand_view") == [(3,)]
+    # A refresh (nothing upstream rebuilt) keeps the view's grants, as plain dbt's in-place refresh does.
+    proj.execute("grant select on {schema}.totals_mv to public")
+    assert proj.sagaz("--select", "totals_mv").status == "committed", proj.last_output
+    acl = "select relacl::text like '%%=r/%%' from pg_class where oid = '{schema}.totals_mv'::regclass"
+    assert proj.query(acl) == [(True,)]
     before, indexes = proj.state(), _indexes(proj, "totals_mv")
     proj.write("models/totals_mv.sql", MODELS["models/totals_mv.sql"].replace("['id']", "['id', 'amount']"))
     # dbt applies an index change in place, without refreshing the view (its rows stay).
