@@ -22,6 +22,10 @@
   {%- do sagaz_dbt.claim_name(step, kept.identifier, true, memo, owners) -%}
   {%- do out.update({'kept_identifier': kept.identifier}) -%}
 
+  {%- if existing.is_materialized_view -%}
+    {#- dbt may change its indexes in place (matviews.sql). -#}
+    {%- do out.update({'view_indexes': sagaz_dbt.relation_index_ddl(existing)}) -%}
+  {%- endif -%}
   {%- if existing.is_table -%}
     {%- do out.update({'index_ddl': indexes.get(sagaz_dbt.table_key(existing), [])}) -%}
     {%- set in_place = adapter.dispatch('rebuilt_in_place', 'sagaz_dbt')(existing) -%}
@@ -123,8 +127,18 @@
   {%- set armed = [] -%}
   {%- set memo = {} -%}
   {%- set owners = {} -%}
+  {%- set temporaries = sagaz_dbt.dbt_temporaries(steps) -%}
   {%- for step in steps -%}
-    {%- do armed.append(sagaz_dbt.arm_step(step, indexes, memo, owners)) -%}
+    {%- set out = sagaz_dbt.arm_step(step, indexes, memo, owners) -%}
+    {%- if temporaries is not none -%}
+      {#- dbt temporaries left before this run: a rollback never drops them (temporaries.sql). -#}
+      {%- set mine = [] -%}
+      {%- for t in temporaries if (t[0] | lower) == (step.database | lower) and (t[2] | lower)[:-20] == ((step.identifier ~ '__dbt_tmp') | lower) -%}
+        {%- do mine.append(t) -%}
+      {%- endfor -%}
+      {%- do out.update({'pre_temporaries': mine}) -%}
+    {%- endif -%}
+    {%- do armed.append(out) -%}
   {%- endfor -%}
   {{- return(armed) -}}
 {%- endmacro %}

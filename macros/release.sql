@@ -23,7 +23,12 @@
 {%- endmacro %}
 
 
-{% macro replace_view(database, schema, identifier, select_sql) -%}
+{% macro replace_view(database, schema, identifier, select_sql, kind='v') -%}
+  {#- kind is pg_class.relkind: a materialized view cannot be replaced, only re-created
+      (see matviews.sql). -#}
+  {%- if kind == 'm' -%}
+    {{- return(sagaz_dbt.recreate_materialized_view(database, schema, identifier, select_sql)) -}}
+  {%- endif -%}
   {%- set view = api.Relation.create(database=database, schema=schema, identifier=identifier, type='view') -%}
   {%- call statement('sagaz_replace_view', auto_begin=True) -%}
     create or replace view {{ view }} as {{ select_sql }}

@@ -29,6 +29,9 @@
   {%- elif current is none -%}
     {#- It existed before the run, and neither it nor a backup exists: never guess. -#}
     {{- return('missing') -}}
+  {%- elif detail.get('view_indexes') is not none and current.is_materialized_view -%}
+    {%- do sagaz_dbt.flush(script) -%}
+    {{- return(sagaz_dbt.restore_materialized_view_indexes(current, detail.view_indexes, script)) -}}
   {%- endif -%}
   {{- return('untouched') -}}
 {%- endmacro %}
@@ -111,7 +114,7 @@
   {%- for step in steps if step not in recreated -%}
     {%- for view in repoints.get(step.seq, []) -%}
       {%- do sagaz_dbt.flush(script) -%}
-      {%- do sagaz_dbt.replace_view(step.database_name, view.schema, view.name, view.select_sql) -%}
+      {%- do sagaz_dbt.replace_view(step.database_name, view.schema, view.name, view.select_sql, view.kind) -%}
     {%- endfor -%}
     {%- if step.seq in restore_seqs -%}
       {%- set action = sagaz_dbt.restore_step(step, script) -%}
@@ -134,6 +137,8 @@
   {%- for step in recreated | reverse -%}
     {%- do actions.update({step.seq: sagaz_dbt.recreate_in_place(step, script)}) -%}
   {%- endfor -%}
+  {%- do sagaz_dbt.flush(script) -%}
+  {%- do sagaz_dbt.drop_new_temporaries(steps, script) -%}
   {%- do sagaz_dbt.flush(script) -%}
   {%- do sagaz_dbt.drop_created_schemas(steps) -%}
   {%- do sagaz_dbt.journal_set_all_steps_status(database, schema, run_id, 'compensated') -%}

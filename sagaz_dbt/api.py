@@ -20,6 +20,7 @@ from rich.markup import escape
 
 from sagaz_dbt import events, outputs, package, report, validate
 from sagaz_dbt.args import DbtArgs
+from sagaz_dbt.databases import refuse_other_databases
 from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.errors import JournalError, ProjectError, SagazError, TornWarehouseError, UsageError
 from sagaz_dbt.interrupts import interrupts_deferred, sigterm_as_interrupt
@@ -176,6 +177,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 rpt.recovered_runs = [r.run_id for r in result.recovered]
                 saga = Saga(target.warehouse, target.journal, run_id)
                 plan = make_plan(target.session.manifest, selected, target.run_context())
+                refuse_other_databases(plan, target.journal.database, target.warehouse.adapter_type)
                 phase = "arming"
                 records = saga.arm(_run_record(target, run_id, command, args), plan)
                 emitters.armed(target, records)

@@ -48,8 +48,14 @@ def inject(manifest: Any, records: list[StepRecord]) -> InjectedHooks:
     return injected
 
 
+#: The materialization whose pre-run relation a pre-hook keeps (see strategies/matview.py).
+MATERIALIZED_VIEW = "materialized_view"
+
+
 def _hook_sql(record: StepRecord) -> str | None:
     detail = record.detail
+    if record.materialized == MATERIALIZED_VIEW and record.kept_identifier:
+        return "{{ sagaz_dbt.keep_materialized_view(%s) }}" % json.dumps(record.kept_identifier)
     if not record.copy_identifier or detail.get("mode") not in ("keys", "current"):
         return None
     if detail["mode"] == "keys":

@@ -107,6 +107,10 @@ class Saga:
             detail={
                 **_row_detail(planned, out),
                 **({"new_schema": True} if out.get("new_schema") else {}),
+                # a materialized view's indexes, which dbt may change in place (matviews.sql)
+                **({"view_indexes": out["view_indexes"]} if out.get("view_indexes") is not None else {}),
+                # dbt temporaries that existed before the run: a rollback keeps them (temporaries.sql)
+                **({"pre_temporaries": out["pre_temporaries"]} if out.get("pre_temporaries") is not None else {}),
                 **(
                     {"create_sql": sqltext.qualify_ddl(out["create_sql"], planned.database, planned.schema, self._dialect)}
                     if out.get("create_sql")
@@ -242,7 +246,13 @@ class Saga:
             old, new = (record.kept_identifier, record.identifier) if forward else (record.identifier, record.kept_identifier)
             select_sql = sqltext.repoint_view(view["definition"], record.schema, str(old), str(new), self._dialect)
             out.setdefault(record.seq, []).append(
-                {"schema": view["schema"], "name": view["name"], "select_sql": select_sql, "definition": view["definition"]}
+                {
+                    "schema": view["schema"],
+                    "name": view["name"],
+                    "kind": view["kind"],  # 'v' view, 'm' materialized view (re-created with its indexes)
+                    "select_sql": select_sql,
+                    "definition": view["definition"],
+                }
             )
         return out
 
@@ -265,6 +275,7 @@ class Saga:
                             schema=view["schema"],
                             identifier=view["name"],
                             select_sql=view["select_sql"],
+                            kind=view["kind"],
                         )
                     checkpoint("repointed")
                 except Exception as exc:

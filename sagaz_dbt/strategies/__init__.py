@@ -6,6 +6,7 @@ from typing import Any
 
 from sagaz_dbt.strategies.base import RunContext, Snapshot, Strategy
 from sagaz_dbt.strategies.incremental import INCREMENTAL
+from sagaz_dbt.strategies.matview import MATERIALIZED_VIEW
 from sagaz_dbt.strategies.seed import SEED
 from sagaz_dbt.strategies.snapshot import SNAPSHOT
 from sagaz_dbt.strategies.table import TABLE
@@ -13,7 +14,7 @@ from sagaz_dbt.strategies.view import VIEW
 
 
 class _CopyAnything(Strategy):
-    """Materializations sagaz-dbt does not know (custom, materialized views, external):
+    """Materializations sagaz-dbt does not know (custom, external):
     copy an existing table to be safe; a view is still kept by the rename override."""
 
     def snapshot(self, node: Any, run: RunContext) -> Snapshot:
@@ -22,7 +23,12 @@ class _CopyAnything(Strategy):
 
 UNKNOWN = _CopyAnything(name="copy", cost="copy (materialization unknown to sagaz-dbt)")
 
-_BY_MATERIALIZATION = {"table": TABLE, "view": VIEW, "incremental": INCREMENTAL}
+_BY_MATERIALIZATION = {
+    "table": TABLE,
+    "view": VIEW,
+    "incremental": INCREMENTAL,
+    "materialized_view": MATERIALIZED_VIEW,
+}
 
 
 def for_node(node: Any) -> Strategy:

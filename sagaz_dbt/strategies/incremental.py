@@ -39,6 +39,7 @@ from sagaz_dbt.strategies.base import (
     has_foreign_key_contract,
     sagaz_meta,
 )
+from sagaz_dbt.strategies.keys import columns_of
 
 
 class IncrementalStrategy(Strategy):
@@ -65,7 +66,10 @@ class IncrementalStrategy(Strategy):
             keys = as_columns(config.get("partition_by") if hasattr(config, "get") else None)
         if not keys:
             return _copy(node, f"{strategy} has no key to scope its backup; set meta.sagaz.partition_by")
-        return Snapshot("keys", key_columns=keys)
+        columns = columns_of(keys, run.adapter_type)  # the config is SQL: '"order"', 'ID'
+        if columns is None:
+            return _copy(node, f"its key {', '.join(keys)} is not a list of columns")
+        return Snapshot("keys", key_columns=columns)
 
 
 def microbatch_window(node: Any, run: RunContext) -> dict[str, str | None]:
