@@ -54,6 +54,7 @@
   {%- call statement('sagaz_journal_migrate_steps', auto_begin=True) -%}
     alter table {{ steps }} add column if not exists detail text
   {%- endcall -%}
+  {%- do sagaz_dbt.journal_ensure_owner(runs) -%}
 {%- endmacro %}
 
 
@@ -120,7 +121,8 @@
 {% macro journal_read_runs(database, schema, statuses=none) -%}
   {%- set runs = sagaz_dbt.journal_relation(database, schema, 'sagaz_runs') -%}
   {%- set sql -%}
-    select run_id, status, project_name, target_name, target_schema, command, started_at, updated_at, message
+    select run_id, status, project_name, target_name, target_schema, command, started_at, updated_at, message,
+           owner_token, owner_host, owner_pid, lock_pid, heartbeat_epoch, {{ sagaz_dbt.db_epoch() }} as read_epoch
     from {{ runs }}
     {%- if statuses %}
     where status in ({% for s in statuses %}{{ sagaz_dbt.sql_string(s) }}{{ ", " if not loop.last }}{% endfor %})

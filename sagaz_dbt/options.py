@@ -11,6 +11,7 @@ from typing import Sequence
 
 from sagaz_dbt.errors import UsageError
 from sagaz_dbt.journal import DEFAULT_SCHEMA
+from sagaz_dbt.waits import DEFAULT_LOCK_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class SagazOptions:
     wait_timeout: float = 3600.0
     journal_schema: str = DEFAULT_SCHEMA
     junit_xml: str | None = None  # where to write a JUnit XML report of the run (CI test tabs)
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT  # how long one sagaz-dbt statement waits for a lock
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class SplitArgs:
     dbt_args: list[str] = field(default_factory=list)
 
 
-_VALUED = {"--keep-backups", "--wait-timeout", "--journal-schema", "--junit-xml"}
+_VALUED = {"--keep-backups", "--wait-timeout", "--journal-schema", "--junit-xml", "--lock-timeout"}
 _FLAGS = {"--wait", "--no-wait"}
 
 #: (flag, what it does) for help texts and the README.
@@ -36,6 +38,11 @@ FLAG_HELP: list[tuple[str, str]] = [
     ("--keep-backups N", "keep the backups of the last N committed runs so `sagaz-dbt rollback` can undo them (default 0)"),
     ("--wait / --no-wait", "wait for another run on the same target to finish instead of failing fast (default: fail fast)"),
     ("--wait-timeout SECONDS", "how long --wait waits (default 3600)"),
+    (
+        "--lock-timeout SECONDS",
+        "how long each sagaz-dbt statement waits for a lock another session holds, before it retries "
+        f"(3 tries) and fails naming the blocker (default {DEFAULT_LOCK_TIMEOUT:g})",
+    ),
     ("--journal-schema NAME", "schema of the run journal in the target database (default `sagaz`)"),
     ("--junit-xml PATH", "write a JUnit XML report: one testcase per dbt node, plus one for the rollback"),
 ]
@@ -77,9 +84,20 @@ def _options(values: dict[str, str], wait: bool) -> SagazOptions:
     schema = values.get("--journal-schema", DEFAULT_SCHEMA)
     if not schema:
         raise UsageError("--journal-schema cannot be empty")
+    try:
+        lock_timeout = float(values.get("--lock-timeout", str(DEFAULT_LOCK_TIMEOUT)))
+    except ValueError as exc:
+        raise UsageError(f"--lock-timeout takes seconds: {exc}") from exc
+    if not 0 < lock_timeout < 86400:
+        raise UsageError("--lock-timeout takes a number of seconds greater than 0 (and under a day)")
     junit_xml = values.get("--junit-xml")
     if junit_xml is not None and not junit_xml:
         raise UsageError("--junit-xml needs a file path")
     return SagazOptions(
-        keep_backups=keep, wait=wait, wait_timeout=timeout, journal_schema=schema, junit_xml=junit_xml
+        keep_backups=keep,
+        wait=wait,
+        wait_timeout=timeout,
+        journal_schema=schema,
+        junit_xml=junit_xml,
+        lock_timeout=lock_timeout,
     )
