@@ -146,12 +146,19 @@ class PostgresAdvisoryLock(TargetLock):
                 handle = self._open_lock_connection()
             except WarehouseError as exc:
                 raise LockLostError(f"this run lost its lock on the target and cannot reconnect ({exc})") from exc
-            if not self._try_lock(handle):
-                _close(handle)
-                raise LockLostError(
-                    "this run lost its lock on the target (its lock connection was closed by the server), "
-                    "and another session holds the lock now"
-                )
+            # Whoever took the lock meanwhile is, most likely, a run that will find this one
+            # alive in the journal and leave at once: give it the lock timeout to do so.
+            policy = self.warehouse.waits
+            deadline = time.monotonic() + (policy.lock_timeout if policy is not None else 10.0)
+            while not self._try_lock(handle):
+                if time.monotonic() > deadline:
+                    holder = _holder_of(handle, self.key)
+                    _close(handle)
+                    raise LockLostError(
+                        "this run lost its lock on the target (the server closed its lock connection), "
+                        f"and another session holds the lock now ({holder})"
+                    )
+                time.sleep(0.2)
             self._handle = handle
             return True
 
@@ -329,6 +336,23 @@ def _close(handle: Any) -> None:
         handle.close()
     except Exception:
         pass
+
+
+def _holder_of(handle: Any, key: int) -> str:
+    """The session that holds our advisory lock, for the message."""
+    classid, objid = (key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF
+    try:
+        with handle.cursor() as cur:
+            cur.execute(
+                "select a.pid, coalesce(a.application_name, ''), coalesce(a.client_addr::text, 'local') "
+                "from pg_locks l join pg_stat_activity a on a.pid = l.pid where l.locktype = 'advisory' "
+                "and l.granted and l.classid = %s::bigint::oid and l.objid = %s::bigint::oid and l.objsubid = 1",
+                (classid, objid),
+            )
+            row = cur.fetchone()
+    except Exception:
+        return "unknown session"
+    return f"server pid {row[0]}, {row[1] or 'no application name'}, from {row[2]}" if row else "a session that just left"
 
 
 def _is_lock_wait(exc: BaseException) -> bool:
