@@ -53,9 +53,11 @@ def interrupts_deferred(notice: Callable[[str], None]) -> Iterator[None]:
             # statement is cancelled and its transaction rolls back; nothing half applied.
             raise KeyboardInterrupt("interrupted while waiting for a lock")
         if count["n"] == 1:
+            waits.request_interrupt(True)
             notice(
                 "sagaz-dbt: the rollback is running as one transaction and will finish shortly; "
-                "interrupt again to abandon it (then run `sagaz-dbt recover`)."
+                "interrupt again to abandon it (then run `sagaz-dbt recover`). It stops at once "
+                "if it has to wait for another session's lock."
             )
             return
         raise KeyboardInterrupt("rollback abandoned")
@@ -64,5 +66,6 @@ def interrupts_deferred(notice: Callable[[str], None]) -> Iterator[None]:
     try:
         yield
     finally:
+        waits.request_interrupt(False)
         for sig, handler in previous.items():
             signal.signal(sig, handler)

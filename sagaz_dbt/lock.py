@@ -232,7 +232,7 @@ class PostgresAdvisoryLock(TargetLock):
             pid = int(handle.get_backend_pid())
         except Exception:
             return None
-        return BlockerWatch(open_connection=self._open_lock_connection, pid=pid)
+        return BlockerWatch(open_connection=self._open_lock_connection, pid=pid, cancel=handle.cancel)
 
     # -- connections ----------------------------------------------------------------------------
 

@@ -80,6 +80,9 @@ class WaitPolicy:
 
 _interrupt = threading.Event()
 _blocked = threading.Event()
+#: An interrupt that arrived while a phase was not (yet) seen waiting: the phase ends if it
+#: starts waiting for another session's lock (the watcher cancels the statement).
+_pending = threading.Event()
 
 
 def _interruptible_wait(conn: Any) -> None:
@@ -140,6 +143,15 @@ def waiting_on_lock() -> bool:
     return _blocked.is_set()
 
 
+def request_interrupt(pending: bool) -> None:
+    """Remember (True) or forget (False) an interrupt acknowledged while a phase was not
+    waiting: should the phase start waiting for a lock, it stops then."""
+    if pending:
+        _pending.set()
+    else:
+        _pending.clear()
+
+
 # -- who blocks us --------------------------------------------------------------------------
 
 _BLOCKERS_SQL = """
@@ -160,6 +172,7 @@ class BlockerWatch:
 
     open_connection: Callable[[], Any]
     pid: int
+    cancel: Callable[[], None] | None = None  # cancels the watched statement (psycopg2 cancel)
     seen: list[Blocker] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -191,6 +204,9 @@ class BlockerWatch:
                 if rows:
                     self.seen = [Blocker(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows]
                     _blocked.set()
+                    if _pending.is_set() and self.cancel is not None:
+                        _interrupt.set()  # the main thread raises KeyboardInterrupt for it
+                        self.cancel()
                 else:
                     _blocked.clear()
                 self._stop.wait(WATCH_EVERY_SECONDS)
@@ -261,6 +277,8 @@ def retry(
                 f"{' held by ' + blockers[0].describe() if blockers else ''}; "
                 f"trying again in {pause:g} s (try {attempt + 1} of {policy.attempts})."
             )
+            if _pending.is_set():
+                raise KeyboardInterrupt("interrupted while waiting for a lock") from exc
             _blocked.set()  # an interrupt during the pause ends it at once, too
             try:
                 time.sleep(pause)
