@@ -210,7 +210,13 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 saga.guard = lambda: _still_owner(target, saga, out)
                 plan = make_plan(target.session.manifest, selected, target.run_context())
                 phase = "arming"
-                records = saga.arm(_run_record(target, run_id, command, args), plan)
+                records = waits.retry(
+                    f"arming run {run_id}",
+                    lambda: saga.arm(_run_record(target, run_id, command, args), plan),
+                    target.warehouse.waits,
+                    out.print,
+                    then="No relation was changed: build again once the blocking session is gone.",
+                )
                 target.lock.start_heartbeat(target.journal.schema, run_id, saga.owner.token)
                 emitters.armed(target, records)
                 for step in plan:
