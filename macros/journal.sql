@@ -146,9 +146,12 @@
 {%- endmacro %}
 
 
-{% macro journal_finish_arming(database, schema, run_id, steps, status) -%}
+{% macro journal_finish_arming(database, schema, run_id, steps, status, owner=none) -%}
   {%- do sagaz_dbt.journal_insert_steps(database, schema, run_id, steps) -%}
   {%- do sagaz_dbt.journal_set_run_status(database, schema, run_id, status) -%}
+  {%- if owner is not none -%}
+    {%- do sagaz_dbt.journal_set_owner(database, schema, run_id, owner) -%}
+  {%- endif -%}
 {%- endmacro %}
 
 

@@ -111,9 +111,9 @@ class Target:
             out.print("sagaz-dbt: the connection holding this run's lock was lost; the lock was free, so it was taken back.")
         return self.owner
 
-    def refuse_live_owners(self) -> None:
+    def refuse_live_owners(self, unfinished: list[RunRecord] | None = None) -> None:
         """Nobody may act on the target while an unfinished run's owner still lives."""
-        for run in self.own_runs(UNFINISHED):
+        for run in self.own_runs(UNFINISHED) if unfinished is None else unfinished:
             reason = owner_alive(run)
             if reason is not None:
                 raise OwnerAliveError(
@@ -315,8 +315,9 @@ def recover_unfinished(target: Target, out: Console) -> list[SagaOutcome]:
     """Compensate (or finish committing) runs of this target that a crash interrupted.
     Called with the target lock held, so none of them can still be running."""
     outcomes: list[SagaOutcome] = []
-    target.refuse_live_owners()
-    for run in target.own_runs(UNFINISHED):
+    unfinished = target.own_runs(UNFINISHED)
+    target.refuse_live_owners(unfinished)
+    for run in unfinished:
         try:
             status = RunStatus(run.status)
         except ValueError as exc:

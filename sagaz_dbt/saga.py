@@ -120,9 +120,8 @@ class Saga:
                 run_id=self.run_id,
                 steps=[r.as_bindings() for r in records],
                 status=RunStatus.BUILDING.value,
+                owner=self.owner.__dict__ if self.owner is not None else None,
             )
-            if self.owner is not None:
-                self._call("journal_set_owner", run_id=self.run_id, owner=self.owner.__dict__)
             self._before_commit()
         checkpoint("armed")
         return records
