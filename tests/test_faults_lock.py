@@ -43,13 +43,13 @@ FAIL_VARS = ["--vars", "{fail_singular: true}"]
 class PausedRun:
     """`sagaz-dbt build ARGS` in a subprocess that stops at `point` until `resume()`."""
 
-    def __init__(self, project: Project, point: str, *args: str) -> None:
+    def __init__(self, project: Project, point: str, *args: str, extra_env: dict[str, str] | None = None) -> None:
         self.project = project
         self.gate = project.root / "pause.gate"
         exe = Path(sys.executable).parent / "sagaz-dbt"
         env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"}
         env.pop(RUN_ID_ENV, None)
-        env.update({"SAGAZ_DBT_PAUSE_AT": point, "SAGAZ_DBT_PAUSE_FILE": str(self.gate)})
+        env = {**env, **(extra_env or {}), "SAGAZ_DBT_PAUSE_AT": point, "SAGAZ_DBT_PAUSE_FILE": str(self.gate)}
         release_connections()
         self.proc = subprocess.Popen(
             [str(exe), "build", *args, *project.location_args],
@@ -207,6 +207,27 @@ def test_lost_lock_second_run_refuses_and_first_takes_it_back(built, day2) -> No
     assert_same_state(succeeded, project.state(), "warehouse after the first run committed")
     assert project.leftovers() == []
     assert project.journal_run(run["run_id"])[0] == "committed"
+
+
+def test_idle_session_timeout_does_not_end_the_lock(built, day2) -> None:
+    """`idle_session_timeout` (here 1.5 s, for every session of the run, through libpq's
+    PGOPTIONS) used to end the idle lock connection mid-build, silently: the lock must
+    survive a build longer than the timeout."""
+    succeeded = success_state(built)
+    project, _ = day2
+    run_ = PausedRun(
+        project, "node-finished:2", "--threads", "1", extra_env={"PGOPTIONS": "-c idle_session_timeout=1500"}
+    )
+    run_.wait_paused()
+    holder = lock_holder(project)
+    assert holder is not None
+    time.sleep(4)  # the lock connection idles far past the timeout
+    assert lock_holder(project) == holder, "the server ended the run's lock connection"
+    run_.resume()
+    assert run_.finish() == 0, run_.output
+    assert "taken back" not in run_.output
+    assert_same_state(succeeded, project.state(), "warehouse after the run")
+    assert project.leftovers() == []
 
 
 def test_lost_lock_taken_by_another_session_never_commits(built, day2) -> None:
