@@ -23,7 +23,7 @@ from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.errors import JournalError, ProjectError, SagazError, TornWarehouseError, UsageError
 from sagaz_dbt.interrupts import interrupts_deferred, sigterm_as_interrupt
 from sagaz_dbt.journal import UNFINISHED, Journal, RunRecord, RunStatus, StepRecord
-from sagaz_dbt.lock import PROCESS_LOCK, LockLostError, TargetLock, lock_for, target_lock
+from sagaz_dbt.lock import PROCESS_LOCK, LockLostError, RunTakenOverError, TargetLock, lock_for, target_lock
 from sagaz_dbt.ownership import Owner, OwnerAliveError, owner_alive
 from sagaz_dbt import waits
 from sagaz_dbt.options import SagazOptions, split_args
@@ -515,6 +515,12 @@ def _still_owner(target: Target, saga: Saga, out: Console) -> None:
 
 def _lost(exc: LockLostError, phase: str, run_id: str) -> SagazError:
     """What the warehouse holds when a run stops because it no longer owns its target."""
+    if isinstance(exc, RunTakenOverError):
+        return TornWarehouseError(
+            f"run {run_id} stopped: {exc}. This process changed nothing more: what the other process did "
+            "(a recovery rolls the run back) is in `sagaz-dbt runs`. If that shows the run still unfinished, "
+            "run `sagaz-dbt recover` with the same flags."
+        )
     if phase in ("setup", "arming"):
         where = "No relation was changed (arming rolled back, or dbt had not started)."
     elif phase == "building":

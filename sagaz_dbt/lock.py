@@ -48,6 +48,10 @@ class LockLostError(WarehouseError):
     """This run no longer holds its target, and could not take it back."""
 
 
+class RunTakenOverError(LockLostError):
+    """The journal shows another process acted on this run: this one must change nothing more."""
+
+
 def lock_key(database: str, schema: str) -> int:
     digest = hashlib.sha256(f"sagaz-dbt:{database}:{schema}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)

@@ -23,7 +23,7 @@ from sagaz_dbt import sqltext
 from sagaz_dbt.errors import TornWarehouseError, WarehouseError
 from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.journal import Journal, RunRecord, RunStatus, StepRecord
-from sagaz_dbt.lock import LockLostError
+from sagaz_dbt.lock import LockLostError, RunTakenOverError
 from sagaz_dbt.ownership import Owner
 from sagaz_dbt.plan import PlannedStep
 from sagaz_dbt.warehouse import Warehouse
@@ -81,9 +81,9 @@ class Saga:
             owner=self.owner.__dict__,
         )
         if int(claimed or 0) != 1:
-            raise LockLostError(
+            raise RunTakenOverError(
                 f"run {self.run_id} is no longer {self.expected.value} under this process's ownership in the "
-                "journal: another process acted on it, so this one stops without changing anything"
+                "journal: another process acted on it"
             )
 
     def _before_commit(self) -> None:

@@ -258,6 +258,34 @@ def test_lost_lock_taken_by_another_session_never_commits(built, day2) -> None:
     assert project.leftovers() == []
 
 
+def test_a_run_acted_on_by_another_process_never_commits(day2) -> None:
+    """The liveness check is wrong once (here: the journal's owner pid is replaced by a dead
+    one, as a reused pid or a misjudged heartbeat would do): another process recovers the
+    run while it is paused.  The run then takes its free lock back, but its release claims
+    the journal row in its own transaction, finds the run rolled back, and stops: two
+    processes never both finish one run."""
+    project, before = day2
+    run_ = PausedRun(project, "built")
+    run_.wait_paused()
+    run = latest_run(project)
+    assert project.pg is not None
+    project.pg.execute("select pg_terminate_backend(%s)", (run["lock_pid"],))
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    project.pg.execute("update sagaz.sagaz_runs set owner_pid = %s where run_id = %s", (gone.pid, run["run_id"]))
+
+    text = recover(project)
+    assert f"run {run['run_id']} is now rolled back" in text
+    assert_same_state(before, project.state(), "warehouse after the other process's recovery")
+
+    run_.resume()
+    assert run_.finish() == 2, run_.output
+    assert "another process acted on it" in run_.output and "changed nothing more" in run_.output
+    assert_same_state(before, project.state(), "warehouse after the taken-over run stopped")
+    assert project.journal_run(run["run_id"])[0] == "rolled_back"
+    assert project.leftovers() == []
+
+
 # -- a reader's lock during release and rollback ------------------------------------------------------
 
 
