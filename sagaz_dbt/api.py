@@ -313,7 +313,10 @@ def recover(args: Sequence[str], *, console: Console | None = None) -> list[Saga
 
 def recover_unfinished(target: Target, out: Console) -> list[SagaOutcome]:
     """Compensate (or finish committing) runs of this target that a crash interrupted.
-    Called with the target lock held, so none of them can still be running."""
+    Called with the target lock held; holding it is not proof that their owners are gone
+    (a lock's connection can be dropped under a live run), so a run whose owner still lives
+    is refused (OwnerAliveError) before anything changes, and each recovery claims its run in
+    its own transaction."""
     outcomes: list[SagaOutcome] = []
     unfinished = target.own_runs(UNFINISHED)
     target.refuse_live_owners(unfinished)
