@@ -8,6 +8,7 @@ and returns a `BuildResult` instead of printing a verdict and exiting; `recover`
 from __future__ import annotations
 
 import os
+import time
 import traceback
 import uuid
 from contextlib import contextmanager
@@ -72,6 +73,7 @@ class Target:
     target_dir: Path  # dbt's target/ folder (respects --target-path)
     identity: tuple[str, str, str]  # project, target name, target schema: whose runs are whose
     owner: Owner | None = None  # while the target is locked: this process's claim on its runs
+    unfinished: list[RunRecord] | None = None  # while locked: the unfinished runs read on locking
 
     def own_runs(self, statuses: list[RunStatus] | None = None) -> list[RunRecord]:
         with self.warehouse.transaction("sagaz_journal_read"):
@@ -84,18 +86,34 @@ class Target:
 
     @contextmanager
     def locked(self, out: Console) -> Iterator[None]:
-        with target_lock(
-            self.lock,
-            wait=self.options.wait,
-            timeout=self.options.wait_timeout,
-            describe_holder=self._describe_holder,
-            on_wait=lambda msg: out.print(f"sagaz-dbt: {msg}"),
-        ) as lock:
-            self.owner = Owner.new(lock.lock_pid)
-            try:
-                yield
-            finally:
-                self.owner = None
+        """Hold the target, and only while no unfinished run's owner is alive: such a run
+        lost its lock but goes on, so nobody else may act.  With --wait, queue behind it
+        (letting the lock go, so that it can take it back); without, refuse at once."""
+        deadline = time.monotonic() + self.options.wait_timeout
+        announced = False
+        while True:
+            with target_lock(
+                self.lock,
+                wait=self.options.wait,
+                timeout=max(deadline - time.monotonic(), 0.0),
+                describe_holder=self._describe_holder,
+                on_wait=lambda msg: out.print(f"sagaz-dbt: {msg}"),
+            ) as lock:
+                unfinished = self.own_runs(UNFINISHED)
+                live = [(run, why) for run in unfinished if (why := owner_alive(run)) is not None]
+                if not live:
+                    self.owner, self.unfinished = Owner.new(lock.lock_pid), unfinished
+                    try:
+                        yield
+                    finally:
+                        self.owner = self.unfinished = None
+                    return
+                if not self.options.wait or time.monotonic() > deadline:
+                    raise _owner_alive_error(*live[0])
+            if not announced:
+                out.print(f"sagaz-dbt: waiting for run {live[0][0].run_id}, which lost its lock but is still running")
+                announced = True
+            time.sleep(1.0)
 
     @property
     def lock(self) -> TargetLock:
@@ -111,18 +129,6 @@ class Target:
             out.print("sagaz-dbt: the connection holding this run's lock was lost; the lock was free, so it was taken back.")
         return self.owner
 
-    def refuse_live_owners(self, unfinished: list[RunRecord] | None = None) -> None:
-        """Nobody may act on the target while an unfinished run's owner still lives."""
-        for run in self.own_runs(UNFINISHED) if unfinished is None else unfinished:
-            reason = owner_alive(run)
-            if reason is not None:
-                raise OwnerAliveError(
-                    f"run {run.run_id} is unfinished ({run.status}) and {reason}: it lost its lock on this "
-                    "target but still owns its relations, so sagaz-dbt will not touch them. Nothing was changed. "
-                    "Wait for that run to finish (it takes its lock back before its next step); if its process "
-                    "is truly gone, run `sagaz-dbt recover` once it has exited "
-                    "(another host: once its heartbeat is 30 s old)."
-                )
 
     def run_context(self) -> RunContext:
         params = self.args.params
@@ -318,8 +324,10 @@ def recover_unfinished(target: Target, out: Console) -> list[SagaOutcome]:
     is refused (OwnerAliveError) before anything changes, and each recovery claims its run in
     its own transaction."""
     outcomes: list[SagaOutcome] = []
-    unfinished = target.own_runs(UNFINISHED)
-    target.refuse_live_owners(unfinished)
+    unfinished = target.unfinished if target.unfinished is not None else target.own_runs(UNFINISHED)
+    for run in unfinished:
+        if (why := owner_alive(run)) is not None:
+            raise _owner_alive_error(run, why)
     for run in unfinished:
         try:
             status = RunStatus(run.status)
@@ -371,7 +379,6 @@ def rollback(run_id: str, args: Sequence[str], *, console: Console | None = None
     """Undo the most recent committed run while its backups are retained (--keep-backups)."""
     out = events.console_for(args, console or report.console())
     with _maintenance(args, out) as target:
-        target.refuse_live_owners()
         committed = target.own_runs([RunStatus.COMMITTED])
         if not committed or committed[-1].run_id != run_id:
             latest = committed[-1].run_id if committed else "none"
@@ -395,7 +402,6 @@ def gc(args: Sequence[str], *, keep: int = 0, console: Console | None = None) ->
     """Drop retained backups of all but the `keep` most recent committed runs."""
     out = events.console_for(args, console or report.console())
     with _maintenance(args, out) as target:
-        target.refuse_live_owners()
         dropped = _drop_old_backups(target, keep=keep, out=out)
     out.print(f"sagaz-dbt: dropped the backups of {dropped} run(s).")
     return dropped
@@ -502,6 +508,16 @@ def _unexpected(exc: Exception, phase: str, run_id: str) -> SagazError:
             "run `sagaz-dbt recover` with the same flags (the next `sagaz-dbt build` also does it first)"
         )
     return SagazError(f"unexpected error while {phase}: {text} (set SAGAZ_DEBUG=1 for the traceback)")
+
+
+def _owner_alive_error(run: RunRecord, why: str) -> OwnerAliveError:
+    return OwnerAliveError(
+        f"run {run.run_id} is unfinished ({run.status}) and {why}: it lost its lock on this target but "
+        "still owns its relations, so sagaz-dbt will not touch them. Nothing was changed. Wait for that run "
+        "to finish (it takes its lock back before its next step), or pass --wait to queue behind it; if its "
+        "process is truly gone, run `sagaz-dbt recover` once it has exited (another host: once its heartbeat "
+        "is 30 s old)."
+    )
 
 
 _RECOVER_LATER = (

@@ -209,6 +209,37 @@ def test_lost_lock_second_run_refuses_and_first_takes_it_back(built, day2) -> No
     assert project.journal_run(run["run_id"])[0] == "committed"
 
 
+def test_lost_lock_second_run_with_wait_queues_behind_the_first(built, day2) -> None:
+    """With --wait, the second run does not refuse: it lets the lock go, waits for the first
+    (which takes its lock back and commits), then runs on the committed state."""
+    succeeded = success_state(built)
+    project, _ = day2
+    first = PausedRun(project, "node-finished:2", "--threads", "1")
+    first.wait_paused()
+    run = latest_run(project)
+    assert project.pg is not None
+    project.pg.execute("select pg_terminate_backend(%s)", (run["lock_pid"],))
+    log = project.root / "second.log"
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"}
+    env.pop(RUN_ID_ENV, None)
+    with log.open("w") as sink:
+        second = subprocess.Popen(
+            [str(Path(sys.executable).parent / "sagaz-dbt"), "build", "--wait", *project.location_args],
+            env=env, cwd=project.root, stdout=sink, stderr=subprocess.STDOUT, text=True,
+        )
+        deadline = time.monotonic() + 120
+        while f"waiting for run {run['run_id']}" not in log.read_text():
+            assert second.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the second run never started waiting"
+            time.sleep(0.1)
+        first.resume()
+        assert first.finish() == 0, first.output
+        assert second.wait(timeout=240) == 0, log.read_text()
+    assert project.journal_run(run["run_id"])[0] == "committed"
+    assert_same_state(succeeded, project.state(), "warehouse after both runs")
+    assert project.leftovers() == []
+
+
 def test_idle_session_timeout_does_not_end_the_lock(built, day2) -> None:
     """`idle_session_timeout` (here 1.5 s, for every session of the run, through libpq's
     PGOPTIONS) used to end the idle lock connection mid-build, silently: the lock must
