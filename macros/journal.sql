@@ -54,6 +54,7 @@
   {%- call statement('sagaz_journal_migrate_steps', auto_begin=True) -%}
     alter table {{ steps }} add column if not exists detail text
   {%- endcall -%}
+  {%- do sagaz_dbt.journal_ensure_owner(runs) -%}
 {%- endmacro %}
 
 
@@ -120,9 +121,10 @@
 {% macro journal_read_runs(database, schema, statuses=none, migrated=true) -%}
   {%- set runs = sagaz_dbt.journal_relation(database, schema, 'sagaz_runs') -%}
   {%- set columns = ['run_id', 'status', 'project_name', 'target_name', 'target_schema', 'command',
-                     'started_at', 'updated_at', 'message'] -%}
+                     'started_at', 'updated_at', 'message',
+                     'owner_token', 'owner_host', 'owner_pid', 'lock_pid', 'heartbeat_epoch'] -%}
   {%- set sql -%}
-    select {{ sagaz_dbt.journal_select_list(runs, columns, migrated) }}
+    select {{ sagaz_dbt.journal_select_list(runs, columns, migrated) }}, {{ sagaz_dbt.db_epoch() }} as read_epoch
     from {{ runs }}
     {%- if statuses %}
     where status in ({% for s in statuses %}{{ sagaz_dbt.sql_string(s) }}{{ ", " if not loop.last }}{% endfor %})
@@ -147,9 +149,12 @@
 {%- endmacro %}
 
 
-{% macro journal_finish_arming(database, schema, run_id, steps, status) -%}
+{% macro journal_finish_arming(database, schema, run_id, steps, status, owner=none) -%}
   {%- do sagaz_dbt.journal_insert_steps(database, schema, run_id, steps) -%}
   {%- do sagaz_dbt.journal_set_run_status(database, schema, run_id, status) -%}
+  {%- if owner is not none -%}
+    {%- do sagaz_dbt.journal_set_owner(database, schema, run_id, owner) -%}
+  {%- endif -%}
 {%- endmacro %}
 
 

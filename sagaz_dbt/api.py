@@ -8,6 +8,7 @@ and returns a `BuildResult` instead of printing a verdict and exiting; `recover`
 from __future__ import annotations
 
 import os
+import time
 import traceback
 import uuid
 from contextlib import contextmanager
@@ -25,7 +26,9 @@ from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.errors import JournalError, ProjectError, SagazError, TornWarehouseError, UsageError
 from sagaz_dbt.interrupts import interrupts_deferred, sigterm_as_interrupt
 from sagaz_dbt.journal import UNFINISHED, Journal, RunRecord, RunStatus, StepRecord
-from sagaz_dbt.lock import PROCESS_LOCK, target_lock
+from sagaz_dbt.lock import PROCESS_LOCK, LockLostError, RunTakenOverError, TargetLock, lock_for, target_lock
+from sagaz_dbt.ownership import Owner, OwnerAliveError, owner_alive
+from sagaz_dbt import waits
 from sagaz_dbt.options import SagazOptions, split_args
 from sagaz_dbt.hooks import inject as inject_hooks
 from sagaz_dbt.plan import make_plan
@@ -71,6 +74,8 @@ class Target:
     journal: Journal
     target_dir: Path  # dbt's target/ folder (respects --target-path)
     identity: tuple[str, str, str]  # project, target name, target schema: whose runs are whose
+    owner: Owner | None = None  # while the target is locked: this process's claim on its runs
+    unfinished: list[RunRecord] | None = None  # while locked: the unfinished runs read on locking
 
     def own_runs(self, statuses: list[RunStatus] | None = None, migrate: bool = True) -> list[RunRecord]:
         """This target's runs; `migrate=False` for reads that must write nothing."""
@@ -84,14 +89,49 @@ class Target:
 
     @contextmanager
     def locked(self, out: Console) -> Iterator[None]:
-        with target_lock(
-            self.warehouse,
-            wait=self.options.wait,
-            timeout=self.options.wait_timeout,
-            describe_holder=self._describe_holder,
-            on_wait=lambda msg: out.print(f"sagaz-dbt: {escape(msg)}"),
-        ):
-            yield
+        """Hold the target, and only while no unfinished run's owner is alive: such a run
+        lost its lock but goes on, so nobody else may act.  With --wait, queue behind it
+        (letting the lock go, so that it can take it back); without, refuse at once."""
+        deadline = time.monotonic() + self.options.wait_timeout
+        announced = False
+        while True:
+            with target_lock(
+                self.lock,
+                wait=self.options.wait,
+                timeout=max(deadline - time.monotonic(), 0.0),
+                describe_holder=self._describe_holder,
+                on_wait=lambda msg: out.print(f"sagaz-dbt: {escape(msg)}"),
+            ) as lock:
+                unfinished = self.own_runs(UNFINISHED)
+                live = [(run, why) for run in unfinished if (why := owner_alive(run)) is not None]
+                if not live:
+                    self.owner, self.unfinished = Owner.new(lock.lock_pid), unfinished
+                    try:
+                        yield
+                    finally:
+                        self.owner = self.unfinished = None
+                    return
+                if not self.options.wait or time.monotonic() > deadline:
+                    raise _owner_alive_error(*live[0])
+            if not announced:
+                out.print(f"sagaz-dbt: waiting for run {live[0][0].run_id}, which lost its lock but is still running")
+                announced = True
+            time.sleep(1.0)
+
+    @property
+    def lock(self) -> TargetLock:
+        return self.warehouse.locking
+
+    def ensure_owner(self, out: Console) -> Owner:
+        """Before every phase: this process must still hold the target (else LockLostError).
+        A lock the server dropped is taken back when nobody else holds it; the phase's
+        journal claim then proves nobody acted on the run meanwhile."""
+        assert self.owner is not None, "ensure_owner outside `locked`"
+        if self.lock.ensure_held():
+            self.owner = self.owner.with_lock_pid(self.lock.lock_pid)
+            out.print("sagaz-dbt: the connection holding this run's lock was lost; the lock was free, so it was taken back.")
+        return self.owner
+
 
     def run_context(self) -> RunContext:
         params = self.args.params
@@ -140,6 +180,8 @@ def open_target(
         session = DbtSession(dbt_args)
         manifest = session.parse()
     warehouse = Warehouse(manifest)
+    warehouse.locking = lock_for(warehouse)
+    warehouse.waits = waits.WaitPolicy(lock_timeout=options.lock_timeout)
     config = warehouse.config
     return Target(
         args=dbt_args,
@@ -175,11 +217,19 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 result.recovered = recover_unfinished(target, out)
                 clock.lap("lock")
                 rpt.recovered_runs = [r.run_id for r in result.recovered]
-                saga = Saga(target.warehouse, target.journal, run_id)
+                saga = Saga(target.warehouse, target.journal, run_id, owner=target.ensure_owner(out))
+                saga.guard = lambda: _still_owner(target, saga, out)
                 plan = make_plan(target.session.manifest, selected, target.run_context())
                 refuse_other_databases(plan, target.journal.database, target.warehouse.adapter_type)
                 phase = "arming"
-                records = saga.arm(_run_record(target, run_id, command, args), plan)
+                records = waits.retry(
+                    f"arming run {run_id}",
+                    lambda: saga.arm(_run_record(target, run_id, command, args), plan),
+                    target.warehouse.waits,
+                    out.print,
+                    then="No relation was changed: build again once the blocking session is gone.",
+                )
+                target.lock.start_heartbeat(target.journal.schema, run_id, saga.owner.token)
                 emitters.armed(target, records)
                 for step in plan:
                     if step.snapshot.notice:
@@ -199,17 +249,31 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 rpt.failed_nodes = [f.__dict__ for f in dbt.failed_nodes]
                 if dbt.exit_code == 0:
                     phase = "releasing"
+                    _still_owner(target, saga, out)
                     with interrupts_deferred(out.print):
-                        result.saga = saga.release(records, keep_backups=split.options.keep_backups)
+                        result.saga = waits.retry(
+                            f"releasing run {run_id}",
+                            lambda: saga.release(records, keep_backups=split.options.keep_backups),
+                            target.warehouse.waits,
+                            out.print,
+                            then=_RECOVER_LATER,
+                        )
                         _drop_old_backups(target, keep=split.options.keep_backups, out=out)
                     clock.lap("release")
                     result.status = "committed"
                 else:
                     phase = "compensating"
                     emitters.compensating(target, records, dbt)
+                    _still_owner(target, saga, out)
                     with interrupts_deferred(out.print):
-                        result.saga = saga.compensate(
-                            records, touched=dbt.touched, message=_failure_message(dbt), progress=_progress(out)
+                        result.saga = waits.retry(
+                            f"the rollback of run {run_id}",
+                            lambda: saga.compensate(
+                                records, touched=dbt.touched, message=_failure_message(dbt), progress=_progress(out)
+                            ),
+                            target.warehouse.waits,
+                            out.print,
+                            then=_RECOVER_LATER,
                         )
                     clock.lap("compensate")
                     emitters.compensated(target)
@@ -219,6 +283,9 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 result.exit_code = dbt.exit_code
         except TornWarehouseError as exc:
             result.error, result.status, result.exit_code = exc, "torn", exc.exit_code
+        except LockLostError as exc:
+            result.error, result.exit_code = _lost(exc, phase, run_id), 2
+            result.status = "torn" if phase in _UNFINISHED_PHASES else result.status
         except SagazError as exc:
             result.error, result.exit_code = exc, exc.exit_code
             result.status = "torn" if phase in _UNFINISHED_PHASES else result.status
@@ -258,9 +325,12 @@ def recover(args: Sequence[str], *, console: Console | None = None) -> list[Saga
 
 def recover_unfinished(target: Target, out: Console) -> list[SagaOutcome]:
     """Compensate (or finish committing) runs of this target that a crash interrupted.
-    Called with the target lock held, so none of them can still be running."""
+    Called with the target lock held; holding it is not proof that their owners are gone
+    (a lock's connection can be dropped under a live run), so a run whose owner still lives
+    is refused (OwnerAliveError) before anything changes, and each recovery claims its run in
+    its own transaction."""
     outcomes: list[SagaOutcome] = []
-    unfinished = target.own_runs(UNFINISHED)
+    unfinished = target.unfinished if target.unfinished is not None else target.own_runs(UNFINISHED)
     accepted = target.options.accept_missing
     if accepted is not None and accepted not in {run.run_id for run in unfinished}:
         raise UsageError(
@@ -268,14 +338,28 @@ def recover_unfinished(target: Target, out: Console) -> list[SagaOutcome]:
             "nothing was changed"
         )
     for run in unfinished:
+        if (why := owner_alive(run)) is not None:
+            raise _owner_alive_error(run, why)
+    for run in unfinished:
         try:
             status = RunStatus(run.status)
         except ValueError as exc:
             raise JournalError(f"run {run.run_id} has an unknown status {run.status!r} in the journal") from exc
         out.print(f"sagaz-dbt: run {run.run_id} was interrupted while {status.value}; finishing it first.")
+        saga = Saga(target.warehouse, target.journal, run.run_id, owner=target.ensure_owner(out))
+        saga.guard = lambda: _still_owner(target, saga, out)
         with interrupts_deferred(out.print):
-            outcome = Saga(target.warehouse, target.journal, run.run_id).recover(
-                status, progress=_progress(out), accept_missing=target.options.accept_missing == run.run_id
+            outcome = waits.retry(
+                f"recovering run {run.run_id}",
+                lambda: saga.recover(
+                    status,
+                    progress=_progress(out),
+                    token=run.owner_token,
+                    accept_missing=target.options.accept_missing == run.run_id,
+                ),
+                target.warehouse.waits,
+                out.print,
+                then=_RECOVER_LATER,
             )
         for warning in outcome.warnings:
             out.print(f"sagaz-dbt: {warning}", markup=False, highlight=False)
@@ -446,6 +530,52 @@ def _unexpected(exc: Exception, phase: str, run_id: str) -> SagazError:
             "run `sagaz-dbt recover` with the same flags (the next `sagaz-dbt build` also does it first)"
         )
     return SagazError(f"unexpected error while {phase}: {text} (set SAGAZ_DEBUG=1 for the traceback)")
+
+
+def _owner_alive_error(run: RunRecord, why: str) -> OwnerAliveError:
+    return OwnerAliveError(
+        f"run {run.run_id} is unfinished ({run.status}) and {why}: it lost its lock on this target but "
+        "still owns its relations, so sagaz-dbt will not touch them. Nothing was changed. Wait for that run "
+        "to finish (it takes its lock back before its next step), or pass --wait to queue behind it; if its "
+        "process is truly gone, run `sagaz-dbt recover` once it has exited (another host: once its heartbeat "
+        "is 30 s old)."
+    )
+
+
+_RECOVER_LATER = (
+    "The journal still says what is left to do: once the blocking session is gone, run "
+    "`sagaz-dbt recover` with the same --project-dir/--profiles-dir/--target (the next `sagaz-dbt build` "
+    "also does it first)."
+)
+
+
+def _still_owner(target: Target, saga: Saga, out: Console) -> None:
+    """The guard before (and inside, just before the commit of) every phase."""
+    saga.owner = target.ensure_owner(out)
+
+
+def _lost(exc: LockLostError, phase: str, run_id: str) -> SagazError:
+    """What the warehouse holds when a run stops because it no longer owns its target."""
+    if isinstance(exc, RunTakenOverError):
+        return TornWarehouseError(
+            f"run {run_id} stopped: {exc}. This process changed nothing more: what the other process did "
+            "(a recovery rolls the run back) is in `sagaz-dbt runs`. If that shows the run still unfinished, "
+            "run `sagaz-dbt recover` with the same flags."
+        )
+    if phase in ("setup", "arming"):
+        where = "No relation was changed (arming rolled back, or dbt had not started)."
+    elif phase == "building":
+        where = "dbt's changes of this run are in place, with every backup in the journal."
+    else:
+        where = (
+            f"Nothing of the {'release' if phase == 'releasing' else 'rollback'} was applied: the relations hold "
+            "what dbt built, and the journal holds every backup."
+        )
+    return TornWarehouseError(
+        f"run {run_id} stopped: {exc}. It neither committed nor rolled back. {where} "
+        "Once no other run is going, `sagaz-dbt recover` with the same flags restores the pre-run state "
+        "of this run (unless another process already did: `sagaz-dbt runs` shows it)."
+    )
 
 
 def _interrupted(phase: str, run_id: str) -> SagazError:

@@ -5,6 +5,8 @@ Ctrl-C raises, so both take the same path: dbt stops, the run is compensated.  W
 compensation itself runs, the first interrupt is only acknowledged: the rollback is one
 transaction and usually takes milliseconds.  A second one abandons it, and since nothing of
 an abandoned transaction is applied, the journal still says what `sagaz-dbt recover` must do.
+A wait for another session's lock (sagaz_dbt.waits) is not "shortly": the first interrupt
+ends it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import signal
 import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
+
+from sagaz_dbt import waits
 
 
 def _in_main_thread() -> bool:
@@ -44,10 +48,16 @@ def interrupts_deferred(notice: Callable[[str], None]) -> Iterator[None]:
 
     def _handler(signum: int, frame: Any) -> None:
         count["n"] += 1
+        if waits.waiting_on_lock():
+            # Waiting on another session's lock is not "finishing shortly": stop now.  The
+            # statement is cancelled and its transaction rolls back; nothing half applied.
+            raise KeyboardInterrupt("interrupted while waiting for a lock")
         if count["n"] == 1:
+            waits.request_interrupt(True)
             notice(
                 "sagaz-dbt: the rollback is running as one transaction and will finish shortly; "
-                "interrupt again to abandon it (then run `sagaz-dbt recover`)."
+                "interrupt again to abandon it (then run `sagaz-dbt recover`). It stops at once "
+                "if it has to wait for another session's lock."
             )
             return
         raise KeyboardInterrupt("rollback abandoned")
@@ -56,5 +66,6 @@ def interrupts_deferred(notice: Callable[[str], None]) -> Iterator[None]:
     try:
         yield
     finally:
+        waits.request_interrupt(False)
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -42,6 +42,13 @@ class RunRecord:
     message: str | None = None
     started_at: Any = None
     updated_at: Any = None
+    # Who runs it (sagaz_dbt.ownership): recovery never acts on a run whose owner lives.
+    owner_token: str | None = None
+    owner_host: str | None = None
+    owner_pid: int | None = None
+    lock_pid: int | None = None
+    heartbeat_epoch: float | None = None
+    read_epoch: float | None = None  # the warehouse's clock when the row was read
 
 
 @dataclass

@@ -12,6 +12,7 @@ from typing import Sequence
 from sagaz_dbt import validate
 from sagaz_dbt.errors import UsageError
 from sagaz_dbt.journal import DEFAULT_SCHEMA
+from sagaz_dbt.waits import DEFAULT_LOCK_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class SagazOptions:
     junit_xml: str | None = None  # where to write a JUnit XML report of the run (CI test tabs)
     #: A run whose recovery may accept relations that are gone together with their backup.
     accept_missing: str | None = None
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT  # how long one sagaz-dbt statement waits for a lock
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ class SplitArgs:
     dbt_args: list[str] = field(default_factory=list)
 
 
-_VALUED = {"--keep-backups", "--wait-timeout", "--journal-schema", "--junit-xml", "--accept-missing"}
+_VALUED = {"--keep-backups", "--wait-timeout", "--journal-schema", "--junit-xml", "--accept-missing", "--lock-timeout"}
 _FLAGS = {"--wait", "--no-wait"}
 
 #: (flag, what it does) for help texts and the README.
@@ -39,6 +41,11 @@ FLAG_HELP: list[tuple[str, str]] = [
     ("--keep-backups N", "keep the backups of the last N committed runs so `sagaz-dbt rollback` can undo them (default 0)"),
     ("--wait / --no-wait", "wait for another run on the same target to finish instead of failing fast (default: fail fast)"),
     ("--wait-timeout SECONDS", "how long --wait waits (default 3600)"),
+    (
+        "--lock-timeout SECONDS",
+        "how long each sagaz-dbt statement waits for a lock another session holds, before it retries "
+        f"(3 tries) and fails naming the blocker (default {DEFAULT_LOCK_TIMEOUT:g})",
+    ),
     ("--journal-schema NAME", "schema of the run journal in the target database (default `sagaz`)"),
     ("--junit-xml PATH", "write a JUnit XML report: one testcase per dbt node, plus one for the rollback"),
     (
@@ -82,6 +89,12 @@ def _options(values: dict[str, str], wait: bool) -> SagazOptions:
     if keep < 0:
         raise UsageError("--keep-backups cannot be negative")
     schema = validate.journal_schema(values.get("--journal-schema", DEFAULT_SCHEMA))
+    try:
+        lock_timeout = float(values.get("--lock-timeout", str(DEFAULT_LOCK_TIMEOUT)))
+    except ValueError as exc:
+        raise UsageError(f"--lock-timeout takes seconds: {exc}") from exc
+    if not 0 < lock_timeout < 86400:
+        raise UsageError("--lock-timeout takes a number of seconds greater than 0 (and under a day)")
     junit_xml = values.get("--junit-xml")
     if junit_xml is not None and not junit_xml:
         raise UsageError("--junit-xml needs a file path")
@@ -95,4 +108,5 @@ def _options(values: dict[str, str], wait: bool) -> SagazOptions:
         journal_schema=schema,
         junit_xml=junit_xml,
         accept_missing=accept_missing,
+        lock_timeout=lock_timeout,
     )

@@ -23,6 +23,8 @@ from sagaz_dbt import diagnosis, sqltext
 from sagaz_dbt.errors import TornWarehouseError, WarehouseError
 from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.journal import Journal, RunRecord, RunStatus, StepRecord
+from sagaz_dbt.lock import LockLostError, RunTakenOverError
+from sagaz_dbt.ownership import Owner
 from sagaz_dbt.plan import PlannedStep
 from sagaz_dbt.warehouse import Warehouse
 
@@ -49,10 +51,46 @@ class SagaOutcome:
 
 
 class Saga:
-    def __init__(self, warehouse: Warehouse, journal: Journal, run_id: str) -> None:
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        journal: Journal,
+        run_id: str,
+        owner: Owner | None = None,
+        guard: Callable[[], None] | None = None,
+    ) -> None:
         self.warehouse = warehouse
         self.journal = journal
         self.run_id = run_id
+        #: Who acts (None: maintenance of committed runs, no claim).  A phase claims the
+        #: run in its own transaction: it must still be `expected`, owned by `claim_token`.
+        self.owner = owner
+        self.claim_token: str | None = owner.token if owner is not None else None
+        self.expected = RunStatus.BUILDING
+        #: Checks, just before a phase commits, that this process still holds the target.
+        self.guard = guard
+
+    def _claim(self) -> None:
+        """Make the run ours inside the phase's transaction, or abort the phase: exactly one
+        journal row must still have the status and owner this phase was decided on."""
+        if self.owner is None:
+            return
+        claimed = self._call(
+            "journal_claim_run",
+            run_id=self.run_id,
+            expected=self.expected.value,
+            token=self.claim_token,
+            owner=self.owner.__dict__,
+        )
+        if int(claimed or 0) != 1:
+            raise RunTakenOverError(
+                f"run {self.run_id} is no longer {self.expected.value} under this process's ownership in the "
+                "journal: another process acted on it"
+            )
+
+    def _before_commit(self) -> None:
+        if self.guard is not None:
+            self.guard()
 
     def _call(self, macro: str, **kwargs: Any) -> Any:
         return self.warehouse.call(macro, database=self.journal.database, schema=self.journal.schema, **kwargs)
@@ -84,7 +122,9 @@ class Saga:
                 run_id=self.run_id,
                 steps=[r.as_bindings() for r in records],
                 status=RunStatus.BUILDING.value,
+                owner=self.owner.__dict__ if self.owner is not None else None,
             )
+            self._before_commit()
         checkpoint("armed")
         return records
 
@@ -143,6 +183,7 @@ class Saga:
         run_relations = {(r.schema, r.identifier) for r in records}
         try:
             with self.warehouse.transaction("sagaz_compensate"):
+                self._claim()
                 # Views outside the run that follow the current relation (Postgres binds them
                 # to its OID) move to the backup before the current relation is dropped, and
                 # then follow the backup's rename back to the original name.
@@ -161,7 +202,10 @@ class Saga:
                     accept_missing=accept_missing,
                 )
                 checkpoint("compensate-step")
+                self._before_commit()
             checkpoint("compensated")
+        except LockLostError:
+            raise
         except BaseException as exc:
             hint = diagnosis.advice(exc)
             raise TornWarehouseError(
@@ -193,6 +237,7 @@ class Saga:
         ordered = sorted(records, key=lambda r: r.seq, reverse=True)
         try:
             with self.warehouse.transaction("sagaz_release"):
+                self._claim()
                 actions = self._call(
                     "release_run",
                     run_id=self.run_id,
@@ -200,7 +245,10 @@ class Saga:
                     keep=keep_backups > 0,
                 )
                 checkpoint("release-step")
+                self._before_commit()
             checkpoint("released")
+        except LockLostError:
+            raise
         except Exception as exc:
             hint = diagnosis.advice(exc)
             raise WarehouseError(
@@ -289,9 +337,15 @@ class Saga:
     # -- recovery --------------------------------------------------------------------------
 
     def recover(
-        self, status: RunStatus, progress: Progress | None = None, accept_missing: bool = False
+        self,
+        status: RunStatus,
+        progress: Progress | None = None,
+        token: str | None = None,
+        accept_missing: bool = False,
     ) -> SagaOutcome:
-        """Finish an interrupted run, from what the journal and the warehouse say."""
+        """Finish an interrupted run, from what the journal and the warehouse say; `token` is
+        the owner the journal recorded for it (dead, or recovery would not be here)."""
+        self.expected, self.claim_token = status, token
         with self.warehouse.transaction("sagaz_journal_read"):
             records = self.journal.steps(self.run_id)
         if status is RunStatus.COMMITTING:

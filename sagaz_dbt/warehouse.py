@@ -21,6 +21,10 @@ class Warehouse:
 
     def __init__(self, manifest: Any) -> None:
         self.manifest = manifest
+        #: Set by the target once parsed: the engine's lock object (sagaz_dbt.lock) and the
+        #: bound on every lock wait (sagaz_dbt.waits); None until then (no bound, no watch).
+        self.locking: Any = None
+        self.waits: Any = None
 
     @property
     def adapter(self) -> Any:
@@ -60,26 +64,48 @@ class Warehouse:
     @contextmanager
     def transaction(self, name: str = "sagaz") -> Iterator["Warehouse"]:
         """One connection and one transaction: everything inside commits or nothing does."""
+        from sagaz_dbt import waits
+
         adapter = self.adapter
         try:
-            with adapter.connection_named(name):
+            with adapter.connection_named(name), waits.interruptible():
                 adapter.cache.clear()  # our own DDL must never be hidden by dbt's cache
                 adapter.connections.begin()
+                watch = None
                 try:
+                    watch = self._bound_waits(adapter)
                     yield self
                     adapter.connections.commit()
-                except BaseException:
+                except BaseException as exc:
                     try:
                         adapter.connections.rollback_if_open()
                     except Exception:  # the connection may be gone; the server rolls back
                         pass
+                    if watch is not None:
+                        waits.record_blockers(watch.stop())
+                        watch = None
+                    waits.reraise_interrupt(exc)
                     raise
+                finally:
+                    if watch is not None:
+                        watch.stop()
         except WarehouseError:
             raise
         except Exception as exc:
             if _is_connection_error(exc):
                 raise WarehouseError(f"the warehouse is unreachable: {exc}") from exc
             raise
+
+    def _bound_waits(self, adapter: Any) -> Any:
+        """Start the transaction's lock timeout (engines that wait for locks), and a watcher
+        that names whoever makes it wait."""
+        lock, policy = self.locking, self.waits
+        if lock is None or policy is None or lock.lock_timeout_sql is None:
+            return None
+        adapter.connections.add_query(lock.lock_timeout_sql, bindings=[f"{policy.lock_timeout_ms}ms"])
+        handle = adapter.connections.get_thread_connection().handle
+        watch = lock.watch(handle)
+        return watch.start() if watch is not None else None
 
 
 def table_rows(table: Any) -> list[dict[str, Any]]:
