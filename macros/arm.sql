@@ -16,6 +16,8 @@
     {{- return(out) -}}
   {%- endif -%}
   {%- do out.update({'pre_type': existing.type | string, 'identifier': existing.identifier}) -%}
+  {#- What recovery compares the relation with, if the run never replaced it (fingerprint.sql). -#}
+  {%- do out.update({'fingerprint': sagaz_dbt.fingerprint(existing)}) -%}
 
   {%- set kept = sagaz_dbt.kept_relation(make_backup_relation(existing, existing.type)) -%}
   {%- if adapter.get_relation(database=kept.database, schema=kept.schema, identifier=kept.identifier) is not none -%}
@@ -117,6 +119,7 @@
       every step's snapshot, in the caller's transaction. -#}
   {%- do sagaz_dbt.journal_ensure(database, schema) -%}
   {%- do sagaz_dbt.journal_insert_run(database, schema, run) -%}
+  {%- do sagaz_dbt.marks_ensure(database, schema) -%}
   {%- set indexes = adapter.dispatch('index_ddl_by_table', 'sagaz_dbt')(steps) -%}
   {%- set armed = [] -%}
   {%- for step in steps -%}

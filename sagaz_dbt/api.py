@@ -20,7 +20,14 @@ from rich.console import Console
 from sagaz_dbt import events, outputs, package, report
 from sagaz_dbt.args import DbtArgs
 from sagaz_dbt.faults import checkpoint
-from sagaz_dbt.errors import JournalError, ProjectError, SagazError, TornWarehouseError, UsageError
+from sagaz_dbt.errors import (
+    JournalError,
+    OlderRunNotRecoveredError,
+    ProjectError,
+    SagazError,
+    TornWarehouseError,
+    UsageError,
+)
 from sagaz_dbt.interrupts import interrupts_deferred, sigterm_as_interrupt
 from sagaz_dbt.journal import UNFINISHED, Journal, RunRecord, RunStatus, StepRecord
 from sagaz_dbt.lock import PROCESS_LOCK, target_lock
@@ -167,7 +174,9 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
             selected = target.session.select()
             clock.lap("select")
             with target.locked(out):
-                result.recovered = recover_unfinished(target, out)
+                phase = "recovering"
+                result.recovered = _recover_before_build(target, out, run_id)
+                phase = "setup"
                 clock.lap("lock")
                 rpt.recovered_runs = [r.run_id for r in result.recovered]
                 saga = Saga(target.warehouse, target.journal, run_id)
@@ -178,7 +187,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 for step in plan:
                     if step.snapshot.notice:
                         out.print(f"sagaz-dbt: {step.snapshot.notice}")
-                hooks = inject_hooks(target.session.manifest, records)
+                hooks = inject_hooks(target.session.manifest, records, (target.journal.database, target.journal.schema))
                 clock.lap("arm")
                 phase = "building"
                 try:
@@ -240,28 +249,59 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
     return result
 
 
-def recover(args: Sequence[str], *, console: Console | None = None) -> list[SagaOutcome]:
-    """Finish every interrupted run of this project and target."""
+def recover(args: Sequence[str], *, force: bool = False, console: Console | None = None) -> list[SagaOutcome]:
+    """Finish every interrupted run of this project and target.  `force` restores a run's
+    pre-run state even over relations that changed after it was interrupted."""
     out = events.console_for(args, console or report.console())
     with _maintenance(args, out) as target:
-        outcomes = recover_unfinished(target, out)
+        outcomes = recover_unfinished(target, out, force=force)
     if not outcomes:
         out.print("sagaz-dbt: nothing to recover: every run on this target is committed or rolled back.")
     return outcomes
 
 
-def recover_unfinished(target: Target, out: Console) -> list[SagaOutcome]:
+def _recover_before_build(target: Target, out: Console, run_id: str) -> list[SagaOutcome]:
+    """recover_unfinished at the start of a build.  If an older run cannot be finished, the
+    new run has not armed anything yet: say which run failed, why, and that this one never
+    started, instead of reporting the new run as torn."""
+    done: list[SagaOutcome] = []
+    try:
+        return recover_unfinished(target, out, done=done)
+    except (SagazError, Exception) as exc:
+        older = getattr(exc, "run_id", None) or "an earlier run"
+        finished = f" ({len(done)} earlier run(s) were recovered first)" if done else ""
+        raise OlderRunNotRecoveredError(
+            f"this build (run {run_id}) did not start: {older} was interrupted and could not be "
+            f"recovered first{finished}.\n{exc}\nRun {run_id} never started: it armed nothing and changed nothing. Once the cause "
+            "is fixed, run `sagaz-dbt recover` with the same --project-dir/--profiles-dir/--target, "
+            "then build again."
+        ) from exc
+
+
+def recover_unfinished(
+    target: Target, out: Console, force: bool = False, done: list[SagaOutcome] | None = None
+) -> list[SagaOutcome]:
     """Compensate (or finish committing) runs of this target that a crash interrupted.
-    Called with the target lock held, so none of them can still be running."""
-    outcomes: list[SagaOutcome] = []
+    Called with the target lock held, so none of them can still be running.  `done`
+    collects the outcomes as they happen (a caller learns them even if a later run fails)."""
+    outcomes: list[SagaOutcome] = [] if done is None else done
     for run in target.own_runs(UNFINISHED):
         try:
             status = RunStatus(run.status)
         except ValueError as exc:
             raise JournalError(f"run {run.run_id} has an unknown status {run.status!r} in the journal") from exc
         out.print(f"sagaz-dbt: run {run.run_id} was interrupted while {status.value}; finishing it first.")
-        with interrupts_deferred(out.print):
-            outcome = Saga(target.warehouse, target.journal, run.run_id).recover(status, progress=_progress(out))
+        try:
+            with interrupts_deferred(out.print):
+                outcome = Saga(target.warehouse, target.journal, run.run_id).recover(
+                    status, progress=_progress(out), force=force
+                )
+        except Exception as exc:
+            try:
+                exc.run_id = f"run {run.run_id}"  # type: ignore[attr-defined]
+            except AttributeError:
+                pass
+            raise
         word = "committed (its backups released)" if outcome.status is RunStatus.COMMITTED else "rolled back"
         out.print(f"sagaz-dbt: run {run.run_id} is now {word}.")
         outcomes.append(outcome)

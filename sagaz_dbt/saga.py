@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sagaz_dbt import sqltext
-from sagaz_dbt.errors import TornWarehouseError, WarehouseError
+from sagaz_dbt.errors import ChangedSinceRunError, TornWarehouseError, WarehouseError
 from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.journal import Journal, RunRecord, RunStatus, StepRecord
 from sagaz_dbt.plan import PlannedStep
@@ -105,6 +105,7 @@ class Saga:
             detail={
                 **_row_detail(planned, out),
                 **({"new_schema": True} if out.get("new_schema") else {}),
+                **({"fingerprint": out["fingerprint"]} if out.get("fingerprint") else {}),
                 **(
                     {"create_sql": sqltext.qualify_ddl(out["create_sql"], planned.database, planned.schema, self._dialect)}
                     if out.get("create_sql")
@@ -259,15 +260,32 @@ class Saga:
 
     # -- recovery --------------------------------------------------------------------------
 
-    def recover(self, status: RunStatus, progress: Progress | None = None) -> SagaOutcome:
-        """Finish an interrupted run, from what the journal and the warehouse say."""
+    def recover(self, status: RunStatus, progress: Progress | None = None, force: bool = False) -> SagaOutcome:
+        """Finish an interrupted run, from what the journal and the warehouse say.
+
+        Before restoring, every relation is compared with its fingerprints (fingerprint.sql):
+        one that changed after the run (a plain `dbt build` since the crash) makes recovery
+        refuse, unless `force`, instead of mixing the pre-run state with what came later."""
         with self.warehouse.transaction("sagaz_journal_read"):
             records = self.journal.steps(self.run_id)
         if status is RunStatus.COMMITTING:
             return self.release(records)
+        changed = self.changed_since(records)
+        checkpoint("recover-checked")
+        if changed and not force:
+            raise ChangedSinceRunError(_changed_message(self.run_id, changed))
         if status is RunStatus.ARMING:  # older journals: dbt never started
             return self.compensate(records, touched=set(), progress=progress, message="recovered: never built")
         return self.compensate(records, touched=None, progress=progress, message="recovered after interruption")
+
+    def changed_since(self, records: list[StepRecord]) -> list[tuple[StepRecord, str]]:
+        """The steps whose relation is neither as the run found it nor as its node left it."""
+        if not records:
+            return []
+        with self.warehouse.transaction("sagaz_recover_check"):
+            found = self._call("changed_since_run", run_id=self.run_id, steps=[r.as_macro_arg() for r in records]) or []
+        by_seq = {r.seq: r for r in records}
+        return [(by_seq[int(c["seq"])], str(c["reason"])) for c in found]
 
     @property
     def _dialect(self) -> str:
@@ -298,3 +316,18 @@ def _opt_str(value: object) -> str | None:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def _changed_message(run_id: str, changed: list[tuple[StepRecord, str]]) -> str:
+    lines = [
+        f"run {run_id} was not recovered: {len(changed)} relation(s) changed after it was interrupted "
+        "(by a plain dbt run or by hand), and restoring its pre-run state would mix states:"
+    ]
+    lines += [f"  {record.relation_label} ({record.unique_id}): {reason}" for record, reason in changed]
+    lines.append(
+        "Nothing was changed, and the run stays unfinished in the journal. Check those relations; "
+        "`sagaz-dbt recover --force` (same flags) finishes the rollback anyway: every relation the "
+        "run had replaced or written gets its pre-run state back, discarding the later changes to "
+        "it, and the others keep what they hold now."
+    )
+    return "\n".join(lines)
