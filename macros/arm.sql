@@ -16,8 +16,6 @@
     {{- return(out) -}}
   {%- endif -%}
   {%- do out.update({'pre_type': existing.type | string, 'identifier': existing.identifier}) -%}
-  {#- What recovery compares the relation with, if the run never replaced it (fingerprint.sql). -#}
-  {%- do out.update({'fingerprint': sagaz_dbt.fingerprint(existing)}) -%}
 
   {%- set kept = sagaz_dbt.kept_relation(make_backup_relation(existing, existing.type)) -%}
   {%- if adapter.get_relation(database=kept.database, schema=kept.schema, identifier=kept.identifier) is not none -%}
@@ -125,5 +123,7 @@
   {%- for step in steps -%}
     {%- do armed.append(sagaz_dbt.arm_step(step, indexes)) -%}
   {%- endfor -%}
+  {#- What recovery compares each pre-run relation with (fingerprint.sql). -#}
+  {%- do sagaz_dbt.add_fingerprints(steps, armed) -%}
   {{- return(armed) -}}
 {%- endmacro %}

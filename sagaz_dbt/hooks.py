@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sagaz_dbt.journal import StepRecord
+from sagaz_dbt.package import PACKAGE_NAME
 
 
 @dataclass
@@ -21,6 +22,7 @@ class InjectedHooks:
     manifest: Any
     originals: dict[str, list[Any]] = field(default_factory=dict)
     post_originals: dict[str, list[Any]] = field(default_factory=dict)
+    hidden: dict[str, Any] = field(default_factory=dict)  # our package's guard hook nodes
 
     def remove(self) -> None:
         """Idempotent: put every node's own pre- and post-hooks back."""
@@ -32,8 +34,10 @@ class InjectedHooks:
             node = self.manifest.nodes.get(uid)
             if node is not None:
                 node.config.post_hook = hooks
+        self.manifest.nodes.update(self.hidden)
         self.originals.clear()
         self.post_originals.clear()
+        self.hidden.clear()
 
     def on_event(self, event: Any) -> None:
         if event.info.name == "EndRunResult":
@@ -45,6 +49,10 @@ def inject(manifest: Any, records: list[StepRecord], journal: tuple[str, str] | 
     from dbt.artifacts.resources.v1.config import Hook
 
     injected = InjectedHooks(manifest)
+    # The package's on-run-start guard (macros/guard.sql) is for plain dbt; in a sagaz-dbt
+    # run it would only add a hook line to dbt's output and run_results.json.
+    for uid in [u for u, n in manifest.nodes.items() if u.startswith(f"operation.{PACKAGE_NAME}.")]:
+        injected.hidden[uid] = manifest.nodes.pop(uid)
     for record in records:
         mark = _mark_sql(record, journal)
         node = manifest.nodes.get(record.unique_id)
