@@ -125,7 +125,8 @@
 
 {% macro changed_since_run(database, schema, run_id, steps) -%}
   {#- The steps whose relation is neither as the run found it nor as one of its nodes left
-      it: [{seq, reason}].  Steps armed by an older sagaz-dbt (no fingerprint) are skipped. -#}
+      it: [{seq, reason}].  Steps armed by an older sagaz-dbt (not `fingerprinted`) are
+      skipped, and so is a relation that existed but could not be fingerprinted. -#}
   {%- set marks = {} -%}
   {%- set table = sagaz_dbt.marks_relation(database, schema) -%}
   {%- if adapter.get_relation(database=database, schema=schema, identifier='sagaz_marks') is not none -%}
@@ -139,7 +140,7 @@
   {%- set changed = [] -%}
   {%- for step in steps -%}
     {%- set detail = fromjson(step.detail) if step.detail else {} -%}
-    {%- if step.pre_type is none or detail.get('fingerprint') -%}
+    {%- if detail.get('fingerprinted') and (step.pre_type is none or detail.get('fingerprint')) -%}
     {%- set allowed = marks.get(step.seq | int, []) + ([fromjson(detail.fingerprint)] if detail.get('fingerprint') else []) -%}
     {%- set current = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.identifier) -%}
     {%- if current is none -%}

@@ -105,6 +105,8 @@ class Saga:
             detail={
                 **_row_detail(planned, out),
                 **({"new_schema": True} if out.get("new_schema") else {}),
+                # Armed with change detection (fingerprint.sql); older journals' steps are not.
+                "fingerprinted": True,
                 **({"fingerprint": out["fingerprint"]} if out.get("fingerprint") else {}),
                 **(
                     {"create_sql": sqltext.qualify_ddl(out["create_sql"], planned.database, planned.schema, self._dialect)}
