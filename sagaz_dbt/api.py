@@ -267,7 +267,7 @@ def _recover_before_build(target: Target, out: Console, run_id: str) -> list[Sag
     done: list[SagaOutcome] = []
     try:
         return recover_unfinished(target, out, done=done)
-    except (SagazError, Exception) as exc:
+    except Exception as exc:
         older = getattr(exc, "run_id", None) or "an earlier run"
         finished = f" ({len(done)} earlier run(s) were recovered first)" if done else ""
         raise OlderRunNotRecoveredError(
@@ -469,6 +469,12 @@ def _unexpected(exc: Exception, phase: str, run_id: str) -> SagazError:
 
 
 def _interrupted(phase: str, run_id: str) -> SagazError:
+    if phase == "recovering":
+        return SagazError(
+            f"interrupted while recovering an earlier interrupted run, before this build (run {run_id}) "
+            "started: nothing of the interrupted recovery was applied (it runs in one transaction); "
+            "run `sagaz-dbt recover` with the same flags"
+        )
     if phase in ("setup", "arming"):
         return SagazError(f"interrupted before dbt started (run {run_id})")
     if phase == "releasing":
