@@ -471,9 +471,10 @@ def _unexpected(exc: Exception, phase: str, run_id: str) -> SagazError:
 def _interrupted(phase: str, run_id: str) -> SagazError:
     if phase == "recovering":
         return SagazError(
-            f"interrupted while recovering an earlier interrupted run, before this build (run {run_id}) "
-            "started: nothing of the interrupted recovery was applied (it runs in one transaction); "
-            "run `sagaz-dbt recover` with the same flags"
+            f"interrupted while recovering an earlier interrupted run; this build (run {run_id}) never "
+            "started and changed nothing. Each run's recovery is one transaction, applied whole or not "
+            "at all: `sagaz-dbt runs` shows which runs are still unfinished, and `sagaz-dbt recover` "
+            "(same flags) finishes them"
         )
     if phase in ("setup", "arming"):
         return SagazError(f"interrupted before dbt started (run {run_id})")
