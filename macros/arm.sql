@@ -123,6 +123,7 @@
       every step's snapshot, in the caller's transaction. -#}
   {%- do sagaz_dbt.journal_ensure(database, schema) -%}
   {%- do sagaz_dbt.journal_insert_run(database, schema, run) -%}
+  {%- do sagaz_dbt.marks_ensure(database, schema) -%}
   {%- set indexes = adapter.dispatch('index_ddl_by_table', 'sagaz_dbt')(steps) -%}
   {%- set armed = [] -%}
   {%- set memo = {} -%}
@@ -140,6 +141,8 @@
     {%- endif -%}
     {%- do armed.append(out) -%}
   {%- endfor -%}
+  {#- What recovery compares each pre-run relation with (fingerprint.sql). -#}
+  {%- do sagaz_dbt.add_fingerprints(steps, armed) -%}
   {{- return(armed) -}}
 {%- endmacro %}
 

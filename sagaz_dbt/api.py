@@ -23,7 +23,14 @@ from sagaz_dbt import events, outputs, package, report, validate
 from sagaz_dbt.args import DbtArgs
 from sagaz_dbt.databases import refuse_other_databases
 from sagaz_dbt.faults import checkpoint
-from sagaz_dbt.errors import JournalError, ProjectError, SagazError, TornWarehouseError, UsageError
+from sagaz_dbt.errors import (
+    JournalError,
+    OlderRunNotRecoveredError,
+    ProjectError,
+    SagazError,
+    TornWarehouseError,
+    UsageError,
+)
 from sagaz_dbt.interrupts import interrupts_deferred, sigterm_as_interrupt
 from sagaz_dbt.journal import UNFINISHED, Journal, RunRecord, RunStatus, StepRecord
 from sagaz_dbt.lock import PROCESS_LOCK, LockLostError, RunTakenOverError, TargetLock, lock_for, target_lock
@@ -214,7 +221,9 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
             selected = target.session.select()
             clock.lap("select")
             with target.locked(out):
-                result.recovered = recover_unfinished(target, out)
+                phase = "recovering"
+                result.recovered = _recover_before_build(target, out, run_id)
+                phase = "setup"
                 clock.lap("lock")
                 rpt.recovered_runs = [r.run_id for r in result.recovered]
                 saga = Saga(target.warehouse, target.journal, run_id, owner=target.ensure_owner(out))
@@ -234,7 +243,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 for step in plan:
                     if step.snapshot.notice:
                         out.print(f"sagaz-dbt: {escape(step.snapshot.notice)}")
-                hooks = inject_hooks(target.session.manifest, records)
+                hooks = inject_hooks(target.session.manifest, records, (target.journal.database, target.journal.schema))
                 clock.lap("arm")
                 phase = "building"
                 try:
@@ -313,23 +322,47 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
     return result
 
 
-def recover(args: Sequence[str], *, console: Console | None = None) -> list[SagaOutcome]:
-    """Finish every interrupted run of this project and target."""
+def recover(args: Sequence[str], *, force: bool = False, console: Console | None = None) -> list[SagaOutcome]:
+    """Finish every interrupted run of this project and target.  `force` restores a run's
+    pre-run state even over relations that changed after it was interrupted."""
     out = events.console_for(args, console or report.console())
     with _maintenance(args, out) as target:
-        outcomes = recover_unfinished(target, out)
+        outcomes = recover_unfinished(target, out, force=force)
     if not outcomes:
         out.print("sagaz-dbt: nothing to recover: every run on this target is committed or rolled back.")
     return outcomes
 
 
-def recover_unfinished(target: Target, out: Console) -> list[SagaOutcome]:
+def _recover_before_build(target: Target, out: Console, run_id: str) -> list[SagaOutcome]:
+    """recover_unfinished at the start of a build.  If an older run cannot be finished, the
+    new run has not armed anything yet: say which run failed, why, and that this one never
+    started, instead of reporting the new run as torn."""
+    done: list[SagaOutcome] = []
+    try:
+        return recover_unfinished(target, out, done=done)
+    except (OwnerAliveError, LockLostError, UsageError):
+        raise  # not an older run that failed: a live owner, this run's own lock, a bad flag
+    except Exception as exc:
+        older = getattr(exc, "run_id", None) or "an earlier run"
+        finished = f" ({len(done)} earlier run(s) were recovered first)" if done else ""
+        raise OlderRunNotRecoveredError(
+            f"this build (run {run_id}) did not start: {older} was interrupted and could not be "
+            f"recovered first{finished}.\n{exc}\nRun {run_id} never started: it armed nothing and changed nothing. Once the cause "
+            "is fixed, run `sagaz-dbt recover` with the same --project-dir/--profiles-dir/--target, "
+            "then build again."
+        ) from exc
+
+
+def recover_unfinished(
+    target: Target, out: Console, force: bool = False, done: list[SagaOutcome] | None = None
+) -> list[SagaOutcome]:
     """Compensate (or finish committing) runs of this target that a crash interrupted.
     Called with the target lock held; holding it is not proof that their owners are gone
     (a lock's connection can be dropped under a live run), so a run whose owner still lives
     is refused (OwnerAliveError) before anything changes, and each recovery claims its run in
-    its own transaction."""
-    outcomes: list[SagaOutcome] = []
+    its own transaction.  `done` collects the outcomes as they happen (a caller
+    learns them even if a later run fails)."""
+    outcomes: list[SagaOutcome] = [] if done is None else done
     unfinished = target.unfinished if target.unfinished is not None else target.own_runs(UNFINISHED)
     accepted = target.options.accept_missing
     if accepted is not None and accepted not in {run.run_id for run in unfinished}:
@@ -348,19 +381,27 @@ def recover_unfinished(target: Target, out: Console) -> list[SagaOutcome]:
         out.print(f"sagaz-dbt: run {run.run_id} was interrupted while {status.value}; finishing it first.")
         saga = Saga(target.warehouse, target.journal, run.run_id, owner=target.ensure_owner(out))
         saga.guard = lambda: _still_owner(target, saga, out)
-        with interrupts_deferred(out.print):
-            outcome = waits.retry(
-                f"recovering run {run.run_id}",
-                lambda: saga.recover(
-                    status,
-                    progress=_progress(out),
-                    token=run.owner_token,
-                    accept_missing=target.options.accept_missing == run.run_id,
-                ),
-                target.warehouse.waits,
-                out.print,
-                then=_RECOVER_LATER,
-            )
+        try:
+            with interrupts_deferred(out.print):
+                outcome = waits.retry(
+                    f"recovering run {run.run_id}",
+                    lambda: saga.recover(
+                        status,
+                        progress=_progress(out),
+                        token=run.owner_token,
+                        accept_missing=target.options.accept_missing == run.run_id,
+                        force=force,
+                    ),
+                    target.warehouse.waits,
+                    out.print,
+                    then=_RECOVER_LATER,
+                )
+        except Exception as exc:
+            try:
+                exc.run_id = f"run {run.run_id}"  # type: ignore[attr-defined]
+            except AttributeError:
+                pass
+            raise
         for warning in outcome.warnings:
             out.print(f"sagaz-dbt: {warning}", markup=False, highlight=False)
         word = "committed (its backups released)" if outcome.status is RunStatus.COMMITTED else "rolled back"
@@ -579,6 +620,13 @@ def _lost(exc: LockLostError, phase: str, run_id: str) -> SagazError:
 
 
 def _interrupted(phase: str, run_id: str) -> SagazError:
+    if phase == "recovering":
+        return SagazError(
+            f"interrupted while recovering an earlier interrupted run; this build (run {run_id}) never "
+            "started and changed nothing. Each run's recovery is one transaction, applied whole or not "
+            "at all: `sagaz-dbt runs` shows which runs are still unfinished, and `sagaz-dbt recover` "
+            "(same flags) finishes them"
+        )
     if phase in ("setup", "arming"):
         return SagazError(f"interrupted before dbt started (run {run_id})")
     if phase == "releasing":

@@ -88,10 +88,15 @@ def _guarded(fn):  # type: ignore[no-untyped-def]
 
 
 @cli.command(context_settings=_PASS_THROUGH, help=f"Finish runs that a crash or kill interrupted. {_TARGET_FLAGS}")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Restore the pre-run state even of relations that changed after the run was interrupted.",
+)
 @click.pass_context
 @_guarded
-def recover(ctx: click.Context) -> None:
-    api.recover(list(ctx.args))
+def recover(ctx: click.Context, force: bool) -> None:
+    api.recover(list(ctx.args), force=force)
 
 
 @cli.command(name="runs", context_settings=_PASS_THROUGH, help=f"List the runs of this target. {_TARGET_FLAGS}")

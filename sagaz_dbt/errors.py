@@ -27,3 +27,12 @@ class JournalError(SagazError):
 
 class TornWarehouseError(SagazError):
     """Compensation could not finish: the run's journal still holds what must be undone."""
+
+
+class ChangedSinceRunError(SagazError):
+    """Recovery refused: relations changed after the run was interrupted; nothing was touched."""
+
+
+class OlderRunNotRecoveredError(SagazError):
+    """A build stopped before it started because an older interrupted run could not be
+    finished: the new run changed nothing, the older one is still in the journal."""

@@ -1,4 +1,5 @@
-"""Pre-hooks that take row-level snapshots inside each node's own transaction.
+"""Pre-hooks that take row-level snapshots inside each node's own transaction, and a
+post-hook that marks what each node left (fingerprint.sql), in that same transaction.
 
 They are added to the parsed manifest in memory for one run only: the project's files are
 never touched, and they are taken out again before dbt writes target/manifest.json (on the
@@ -13,31 +14,52 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sagaz_dbt.journal import StepRecord
+from sagaz_dbt.package import PACKAGE_NAME
 
 
 @dataclass
 class InjectedHooks:
     manifest: Any
     originals: dict[str, list[Any]] = field(default_factory=dict)
+    post_originals: dict[str, list[Any]] = field(default_factory=dict)
+    hidden: dict[str, Any] = field(default_factory=dict)  # our package's guard hook nodes
 
     def remove(self) -> None:
-        """Idempotent: put every node's own pre-hooks back."""
+        """Idempotent: put every node's own pre- and post-hooks back."""
         for uid, hooks in self.originals.items():
             node = self.manifest.nodes.get(uid)
             if node is not None:
                 node.config.pre_hook = hooks
+        for uid, hooks in self.post_originals.items():
+            node = self.manifest.nodes.get(uid)
+            if node is not None:
+                node.config.post_hook = hooks
+        self.manifest.nodes.update(self.hidden)
         self.originals.clear()
+        self.post_originals.clear()
+        self.hidden.clear()
 
     def on_event(self, event: Any) -> None:
         if event.info.name == "EndRunResult":
             self.remove()
 
 
-def inject(manifest: Any, records: list[StepRecord]) -> InjectedHooks:
+def inject(manifest: Any, records: list[StepRecord], journal: tuple[str, str] | None = None) -> InjectedHooks:
+    """`journal` (database, schema): where the post-hook marks go; None adds no marks."""
     from dbt.artifacts.resources.v1.config import Hook
 
     injected = InjectedHooks(manifest)
+    # The package's on-run-start guard (macros/guard.sql) is for plain dbt; in a sagaz-dbt
+    # run it would only add a hook line to dbt's output and run_results.json.
+    for uid in [u for u, n in manifest.nodes.items() if u.startswith(f"operation.{PACKAGE_NAME}.")]:
+        injected.hidden[uid] = manifest.nodes.pop(uid)
     for record in records:
+        mark = _mark_sql(record, journal)
+        node = manifest.nodes.get(record.unique_id)
+        if mark is not None and node is not None:
+            injected.post_originals[record.unique_id] = list(node.config.post_hook)
+            # Last, so that the mark sees what the user's own post-hooks left too.
+            node.config.post_hook = [*node.config.post_hook, Hook(sql=mark, transaction=True)]
         sql = _hook_sql(record)
         node = manifest.nodes.get(record.unique_id)
         if sql is None or node is None:
@@ -65,3 +87,13 @@ def _hook_sql(record: StepRecord) -> str | None:
     return "{{ sagaz_dbt.backup_current_rows(%s) }}" % ", ".join(
         "none" if a is None else json.dumps(a) for a in args
     )
+
+
+def _mark_sql(record: StepRecord, journal: tuple[str, str] | None) -> str | None:
+    """A node in another database than the journal's gets no mark: one DuckDB transaction
+    may write one attached database only (recovery then cannot check that relation)."""
+    if journal is None or record.database.lower() != journal[0].lower():
+        return None
+    args = [journal[0], journal[1], record.seq, record.database, record.schema, record.identifier]
+    is_view = "true" if record.materialized == "view" else "false"
+    return "{{ sagaz_dbt.mark_built(%s, %s) }}" % (", ".join(json.dumps(a) for a in args), is_view)

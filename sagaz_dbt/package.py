@@ -23,6 +23,9 @@ version: '0.1.0'
 config-version: 2
 require-dbt-version: [">=1.11.0", "<1.12.0"]
 macro-paths: ["macros"]
+# Stops plain dbt on a target with an unfinished sagaz-dbt run (macros/guard.sql).  The
+# test keeps a stale partial-parse cache harmless once `dbt deps` has removed this folder.
+on-run-start: ["{{ sagaz_dbt.guard_sql() if sagaz_dbt is defined else '' }}"]
 """
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from sagaz_dbt import diagnosis, sqltext
-from sagaz_dbt.errors import TornWarehouseError, WarehouseError
+from sagaz_dbt.errors import ChangedSinceRunError, TornWarehouseError, WarehouseError
 from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.journal import Journal, RunRecord, RunStatus, StepRecord
 from sagaz_dbt.lock import LockLostError, RunTakenOverError
@@ -151,6 +151,9 @@ class Saga:
                 **({"view_indexes": out["view_indexes"]} if out.get("view_indexes") is not None else {}),
                 # dbt temporaries that existed before the run: a rollback keeps them (temporaries.sql)
                 **({"pre_temporaries": out["pre_temporaries"]} if out.get("pre_temporaries") is not None else {}),
+                # Armed with change detection (fingerprint.sql); older journals' steps are not.
+                "fingerprinted": True,
+                **({"fingerprint": out["fingerprint"]} if out.get("fingerprint") else {}),
                 **(
                     {"create_sql": sqltext.qualify_ddl(out["create_sql"], planned.database, planned.schema, self._dialect)}
                     if out.get("create_sql")
@@ -342,14 +345,23 @@ class Saga:
         progress: Progress | None = None,
         token: str | None = None,
         accept_missing: bool = False,
+        force: bool = False,
     ) -> SagaOutcome:
         """Finish an interrupted run, from what the journal and the warehouse say; `token` is
-        the owner the journal recorded for it (dead, or recovery would not be here)."""
+        the owner the journal recorded for it (dead, or recovery would not be here).
+
+        Before restoring, every relation is compared with its fingerprints (fingerprint.sql):
+        one that changed after the run (a plain `dbt build` since the crash) makes recovery
+        refuse, unless `force`, instead of mixing the pre-run state with what came later."""
         self.expected, self.claim_token = status, token
         with self.warehouse.transaction("sagaz_journal_read"):
             records = self.journal.steps(self.run_id)
         if status is RunStatus.COMMITTING:
             return self.release(records)
+        changed = self.changed_since(records)
+        checkpoint("recover-checked")
+        if changed and not force:
+            raise ChangedSinceRunError(_changed_message(self.run_id, changed))
         if status is RunStatus.ARMING:  # older journals: dbt never started
             return self.compensate(records, touched=set(), progress=progress, message="recovered: never built")
         return self.compensate(
@@ -359,6 +371,15 @@ class Saga:
             message="recovered after interruption" + (" (missing relations accepted)" if accept_missing else ""),
             accept_missing=accept_missing,
         )
+
+    def changed_since(self, records: list[StepRecord]) -> list[tuple[StepRecord, str]]:
+        """The steps whose relation is neither as the run found it nor as its node left it."""
+        if not records:
+            return []
+        with self.warehouse.transaction("sagaz_recover_check"):
+            found = self._call("changed_since_run", run_id=self.run_id, steps=[r.as_macro_arg() for r in records]) or []
+        by_seq = {r.seq: r for r in records}
+        return [(by_seq[int(c["seq"])], str(c["reason"])) for c in found]
 
     @property
     def _dialect(self) -> str:
@@ -389,3 +410,18 @@ def _opt_str(value: object) -> str | None:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def _changed_message(run_id: str, changed: list[tuple[StepRecord, str]]) -> str:
+    lines = [
+        f"run {run_id} was not recovered: {len(changed)} relation(s) changed after it was interrupted "
+        "(by a plain dbt run or by hand), and restoring its pre-run state would mix states:"
+    ]
+    lines += [f"  {record.relation_label} ({record.unique_id}): {reason}" for record, reason in changed]
+    lines.append(
+        "Nothing was changed, and the run stays unfinished in the journal. Check those relations; "
+        "`sagaz-dbt recover --force` (same flags) finishes the rollback anyway: every relation the "
+        "run had replaced or written gets its pre-run state back, discarding the later changes to "
+        "it, and the others keep what they hold now."
+    )
+    return "\n".join(lines)

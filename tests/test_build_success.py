@@ -43,7 +43,7 @@ def test_first_build_equals_plain_dbt(engine, twins):
     # Drop-in: the same target/ artifacts, with the same node outcomes.
     assert _statuses(sagaz) == _statuses(plain)
     # The journal schema holds the journal and nothing else.
-    assert sorted(sagaz.sagaz_objects()) == ["sagaz.sagaz_runs", "sagaz.sagaz_steps"]
+    assert sorted(sagaz.sagaz_objects()) == ["sagaz.sagaz_marks", "sagaz.sagaz_runs", "sagaz.sagaz_steps"]
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -19,7 +19,7 @@ import sqlglot
 from helpers.postgres import PgDatabase
 
 JOURNAL_SCHEMA = "sagaz"
-JOURNAL_TABLES = {"sagaz_runs", "sagaz_steps"}
+JOURNAL_TABLES = {"sagaz_runs", "sagaz_steps", "sagaz_marks"}
 
 Relation = tuple[str, str]  # (schema, name)
 

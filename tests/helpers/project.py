@@ -20,7 +20,7 @@ from rich.console import Console
 import sagaz_dbt
 from sagaz_dbt.runner import release_connections
 
-from helpers.inspect import JOURNAL_SCHEMA, DuckDBInspector, PostgresInspector, diff_states
+from helpers.inspect import JOURNAL_SCHEMA, JOURNAL_TABLES, DuckDBInspector, PostgresInspector, diff_states
 from helpers.postgres import PgDatabase
 
 TESTS_DIR = Path(__file__).resolve().parent.parent
@@ -157,7 +157,7 @@ class Project:
         return [
             o
             for o in self.sagaz_objects()
-            if not (o.split(".", 1)[0] == JOURNAL_SCHEMA and o.split(".", 1)[1] in ("sagaz_runs", "sagaz_steps"))
+            if not (o.split(".", 1)[0] == JOURNAL_SCHEMA and o.split(".", 1)[1] in JOURNAL_TABLES)
         ]
 
     def query(self, sql: str) -> list[tuple]:
