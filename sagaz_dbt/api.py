@@ -13,11 +13,11 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 from rich.console import Console
 
-from sagaz_dbt import events, outputs, package, report
+from sagaz_dbt import events, outputs, package, report, sqltext
 from sagaz_dbt.args import DbtArgs
 from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.errors import JournalError, ProjectError, SagazError, TornWarehouseError, UsageError
@@ -25,8 +25,9 @@ from sagaz_dbt.interrupts import interrupts_deferred, sigterm_as_interrupt
 from sagaz_dbt.journal import UNFINISHED, Journal, RunRecord, RunStatus, StepRecord
 from sagaz_dbt.lock import PROCESS_LOCK, target_lock
 from sagaz_dbt.options import SagazOptions, split_args
+from sagaz_dbt import hook_relations
 from sagaz_dbt.hooks import inject as inject_hooks
-from sagaz_dbt.plan import make_plan
+from sagaz_dbt.plan import PlannedStep, make_plan
 from sagaz_dbt.runner import BuildOutcome, DbtSession, release_connections
 from sagaz_dbt.saga import Saga, SagaOutcome
 from sagaz_dbt.standin import make_standin
@@ -89,6 +90,10 @@ class Target:
             on_wait=lambda msg: out.print(f"sagaz-dbt: {msg}"),
         ):
             yield
+
+    @property
+    def config_schema(self) -> str:
+        return self.identity[2]
 
     def run_context(self) -> RunContext:
         params = self.args.params
@@ -172,6 +177,11 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 rpt.recovered_runs = [r.run_id for r in result.recovered]
                 saga = Saga(target.warehouse, target.journal, run_id)
                 plan = make_plan(target.session.manifest, selected, target.run_context())
+                protected = _protected(target)
+                plan += hook_relations.planned_steps(protected, start_seq=len(plan), **_defaults(target))
+                collector = hook_relations.HookWriteCollector(
+                    hook_relations.nodes_with_hooks(target.session.manifest, selected)
+                )
                 phase = "arming"
                 records = saga.arm(_run_record(target, run_id, command, args), plan)
                 emitters.armed(target, records)
@@ -182,7 +192,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 clock.lap("arm")
                 phase = "building"
                 try:
-                    dbt = target.session.build(callbacks=[hooks.on_event, *emitters.dbt_callbacks()])
+                    dbt = target.session.build(callbacks=[hooks.on_event, collector, *emitters.dbt_callbacks()])
                 finally:
                     hooks.remove()
                 checkpoint("built")
@@ -191,6 +201,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 rpt.dbt_success = dbt.success
                 rpt.dbt_error = str(dbt.exception) if dbt.exception is not None else None
                 rpt.failed_nodes = [f.__dict__ for f in dbt.failed_nodes]
+                rpt.hook_relations = [w.as_dict() for w in _hook_writes(target, collector, plan, protected)]
                 if dbt.exit_code == 0:
                     phase = "releasing"
                     with interrupts_deferred(out.print):
@@ -203,12 +214,16 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                     emitters.compensating(target, records, dbt)
                     with interrupts_deferred(out.print):
                         result.saga = saga.compensate(
-                            records, touched=dbt.touched, message=_failure_message(dbt), progress=_progress(out)
+                            records,
+                            touched=dbt.touched | {p.unique_id for p in plan if p.resource_type == hook_relations.RESOURCE_TYPE},
+                            message=_failure_message(dbt),
+                            progress=_progress(out),
                         )
                     clock.lap("compensate")
                     emitters.compensated(target)
                     result.status = "rolled_back"
                     result.saga.warnings.extend(_kept_failure_tables(dbt, target.args))
+                    result.saga.warnings.extend(_unprotected_hook_writes(rpt.hook_relations))
                 rpt.add_saga(result.saga, {uid: o.status for uid, o in dbt.tracker.outcomes.items()})
                 result.exit_code = dbt.exit_code
         except TornWarehouseError as exc:
@@ -389,6 +404,52 @@ def _run_record(target: Target, run_id: str, command: str, args: Sequence[str]) 
 def _progress(out: Console):  # type: ignore[no-untyped-def]
     """A live line on a terminal, plain lines in CI, JSON events under --log-format json."""
     return events.progress(out)
+
+
+def _defaults(target: Target) -> dict[str, str]:
+    """The database and schema an unqualified relation name means on this target."""
+    return {"database": target.warehouse.database, "schema": str(target.config_schema)}
+
+
+def _protected(target: Target) -> list[hook_relations.RelationName]:
+    config = target.warehouse.config
+    return hook_relations.protected_relations(
+        dict(getattr(config, "cli_vars", None) or {}), dict(config.vars.to_dict() or {}), str(config.project_name)
+    )
+
+
+def _hook_writes(
+    target: Target,
+    collector: hook_relations.HookWriteCollector,
+    plan: list[PlannedStep],
+    protected: list[hook_relations.RelationName],
+) -> list[hook_relations.HookWrite]:
+    """What the run's hooks wrote besides each node's own relation (parsed after the build)."""
+    if not collector.statements:
+        return []
+    own = {p.unique_id: hook_relations.RelationName(p.identifier, p.schema, p.database) for p in plan}
+    return hook_relations.hook_writes(
+        collector.statements,
+        sqltext.dialect_for(target.warehouse.adapter_type),
+        own,
+        protected,
+        journal_schema=target.journal.schema,
+        **_defaults(target),
+    )
+
+
+def _unprotected_hook_writes(writes: list[dict[str, Any]]) -> list[str]:
+    """A rollback restores what the run's nodes wrote and the relations listed under
+    vars.sagaz.protect; say which other relations hooks wrote, and left as they are."""
+    kept = [w for w in writes if not w["protected"]]
+    if not kept:
+        return []
+    shown = ", ".join(f"{w['relation']} (by {w['written_by']})" for w in kept[:10]) + (" ..." if len(kept) > 10 else "")
+    return [
+        f"hooks wrote {len(kept)} relation(s) that the rollback leaves as the run left them: {shown}. "
+        f"List them under vars: {{{hook_relations.VAR_NAME}: {{{hook_relations.PROTECT_KEY}: [...]}}}} "
+        "in dbt_project.yml to restore them with the models."
+    ]
 
 
 def _kept_failure_tables(dbt: BuildOutcome, args: DbtArgs) -> list[str]:

@@ -271,7 +271,7 @@ class Saga:
 
     @property
     def _dialect(self) -> str:
-        return "postgres" if self.warehouse.adapter_type == "postgres" else "duckdb"
+        return sqltext.dialect_for(self.warehouse.adapter_type)
 
 
 def _row_detail(planned: PlannedStep, armed: dict[str, Any]) -> dict[str, Any]:
