@@ -160,8 +160,25 @@ class Saga:
         if progress is not None:
             progress(len(ordered), len(ordered))
         outcome = SagaOutcome(self.run_id, RunStatus.ROLLED_BACK)
+        outcome.warnings.extend(self._drop_created_schemas(records))
         outcome.steps = [StepOutcome(r, str(actions.get(r.seq, "untouched"))) for r in sorted(records, key=lambda r: r.seq)]
         return outcome
+
+    def _drop_created_schemas(self, records: list[StepRecord]) -> list[str]:
+        """After the rollback committed: drop the schemas the run created, now empty.  Best
+        effort in its own transaction; a failure leaves an empty schema, said as a warning."""
+        if not any(r.detail.get("new_schema") for r in records):
+            return []
+        try:
+            with self.warehouse.transaction("sagaz_drop_schemas"):
+                self.warehouse.call("drop_created_schemas", steps=[r.as_macro_arg() for r in records])
+        except Exception as exc:
+            schemas = sorted({f"{r.schema}" for r in records if r.detail.get("new_schema")})
+            return [
+                f"the rollback is complete, but the empty schema(s) the run created could not be dropped "
+                f"({', '.join(schemas)}: {_first_line(exc)}); drop them by hand if you do not want them"
+            ]
+        return []
 
     def release(self, records: list[StepRecord], keep_backups: int = 0) -> SagaOutcome:
         """The build succeeded: keep views that read a replaced relation working, then drop
