@@ -7,6 +7,7 @@ and returns a `BuildResult` instead of printing a verdict and exiting; `recover`
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import traceback
 import uuid
@@ -17,7 +18,7 @@ from typing import Any, Iterator, Sequence
 
 from rich.console import Console
 
-from sagaz_dbt import events, outputs, package, report, sqltext
+from sagaz_dbt import events, external_files, outputs, package, report, sqltext
 from sagaz_dbt.args import DbtArgs
 from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.errors import JournalError, ProjectError, SagazError, TornWarehouseError, UsageError
@@ -183,7 +184,12 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                     hook_relations.nodes_with_hooks(target.session.manifest, selected)
                 )
                 phase = "arming"
-                records = saga.arm(_run_record(target, run_id, command, args), plan)
+                plan = _back_up_external_files(target, plan, run_id)
+                try:
+                    records = saga.arm(_run_record(target, run_id, command, args), plan)
+                except BaseException:
+                    _discard_external_backups(plan)
+                    raise
                 emitters.armed(target, records)
                 for step in plan:
                     if step.snapshot.notice:
@@ -404,6 +410,29 @@ def _run_record(target: Target, run_id: str, command: str, args: Sequence[str]) 
 def _progress(out: Console):  # type: ignore[no-untyped-def]
     """A live line on a terminal, plain lines in CI, JSON events under --log-format json."""
     return events.progress(out)
+
+
+def _back_up_external_files(target: Target, plan: list[PlannedStep], run_id: str) -> list[PlannedStep]:
+    """Copy the files external models will overwrite (see external_files), before arming
+    records where each copy is."""
+    root = getattr(target.warehouse.config.credentials, "external_root", None)
+    out: list[PlannedStep] = []
+    for step in plan:
+        node = target.session.manifest.nodes.get(step.unique_id)
+        path = external_files.location(node, root) if node is not None else None
+        if path is None:
+            out.append(step)
+            continue
+        entry = external_files.back_up(path, run_id[:10])
+        out.append(dataclasses.replace(step, extra_detail={**step.extra_detail, **entry.as_detail()}))
+    return out
+
+
+def _discard_external_backups(plan: list[PlannedStep]) -> None:
+    for step in plan:
+        entry = external_files.ExternalFile.from_detail(step.extra_detail)
+        if entry is not None:
+            external_files.release(entry)
 
 
 def _defaults(target: Target) -> dict[str, str]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sagaz_dbt import sqltext
+from sagaz_dbt import external_files, sqltext
 from sagaz_dbt.errors import TornWarehouseError, WarehouseError
 from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.journal import Journal, RunRecord, RunStatus, StepRecord
@@ -103,6 +103,7 @@ class Saga:
                 for ddl in out["index_ddl"] or []
             ],
             detail={
+                **planned.extra_detail,
                 **_row_detail(planned, out),
                 **({"new_schema": True} if out.get("new_schema") else {}),
                 **(
@@ -131,6 +132,12 @@ class Saga:
         restore = [r.seq for r in ordered if touched is None or r.unique_id in touched]
         run_relations = {(r.schema, r.identifier) for r in records}
         try:
+            # Files outside the warehouse first, idempotently: a crash after this and before
+            # the transaction commits leaves them restored, and `recover` skips them.
+            for r in ordered:
+                entry = external_files.ExternalFile.from_detail(r.detail)
+                if entry is not None and r.seq in restore:
+                    external_files.restore(entry)
             with self.warehouse.transaction("sagaz_compensate"):
                 # Views outside the run that follow the current relation (Postgres binds them
                 # to its OID) move to the backup before the current relation is dropped, and
@@ -157,6 +164,7 @@ class Saga:
                 "journal still holds every backup. Once the cause is fixed, run "
                 "`sagaz-dbt recover` with the same --project-dir/--profiles-dir/--target."
             ) from exc
+        _release_files([r for r in records if r.seq not in restore])
         if progress is not None:
             progress(len(ordered), len(ordered))
         outcome = SagaOutcome(self.run_id, RunStatus.ROLLED_BACK)
@@ -204,6 +212,8 @@ class Saga:
                 "Until `sagaz-dbt recover` runs, the journal counts this run as unfinished, and "
                 "recovering it restores the pre-run state."
             ) from exc
+        if keep_backups <= 0:
+            _release_files(records)
         outcome.steps = [StepOutcome(r, str(actions.get(r.seq, ""))) for r in sorted(records, key=lambda r: r.seq)]
         return outcome
 
@@ -211,6 +221,7 @@ class Saga:
         """Drop the backups a committed run retained (`gc`, or --keep-backups moving on)."""
         with self.warehouse.transaction("sagaz_gc"):
             self._call("drop_retained_run", run_id=self.run_id, steps=[r.as_macro_arg() for r in records])
+        _release_files(records)
 
     # -- views bound to OIDs (Postgres) ------------------------------------------------------
 
@@ -289,6 +300,14 @@ class Saga:
     @property
     def _dialect(self) -> str:
         return sqltext.dialect_for(self.warehouse.adapter_type)
+
+
+def _release_files(records: list[StepRecord]) -> None:
+    """Delete the backups of external files (after the transaction that made them useless)."""
+    for r in records:
+        entry = external_files.ExternalFile.from_detail(r.detail)
+        if entry is not None:
+            external_files.release(entry)
 
 
 def _row_detail(planned: PlannedStep, armed: dict[str, Any]) -> dict[str, Any]:
