@@ -129,6 +129,7 @@ def main() -> int:
                 code, out, _ = twin.run("dbt", "deps")
                 check(code == 0, f"{label}: dbt deps", out[-2000:])
             for n in range(1, opts.runs + 1):
+                prior = twin.state(opts.ignore) if label == "sagaz" else {}
                 code, out, statuses = twin.run(exe, "build", *opts.build_args)
                 state = twin.state(opts.ignore)
                 if label == "plain":
@@ -139,8 +140,12 @@ def main() -> int:
                 differing = sorted(u for u in set(pst) | set(statuses) if pst.get(u) != statuses.get(u))
                 check(not differing, f"build {n}: {len(pst)} node statuses equal",
                       "; ".join(f"{u}: dbt={pst.get(u)} sagaz={statuses.get(u)}" for u in differing[:10]))
-                diff = diff_states(pstate, state)
-                check(not diff, f"build {n}: warehouses equal ({len(pstate)} relations)", "\n     ".join(diff[:10]))
+                if pc == 0:
+                    diff = diff_states(pstate, state)
+                    check(not diff, f"build {n}: warehouses equal ({len(pstate)} relations)", "\n     ".join(diff[:10]))
+                else:  # plain dbt failed: sagaz-dbt must have put everything back
+                    diff = diff_states(prior, state)
+                    check(not diff, f"build {n}: dbt failed; sagaz-dbt's warehouse is as before the build", "\n     ".join(diff[:10]))
             if label == "plain":
                 twin.drop()
         sagaz = twins[-1]
