@@ -140,7 +140,6 @@
   {%- do sagaz_dbt.flush(script) -%}
   {%- do sagaz_dbt.drop_new_temporaries(steps, script) -%}
   {%- do sagaz_dbt.flush(script) -%}
-  {%- do sagaz_dbt.drop_created_schemas(steps) -%}
   {%- do sagaz_dbt.journal_set_all_steps_status(database, schema, run_id, 'compensated') -%}
   {%- do sagaz_dbt.journal_set_run_status(database, schema, run_id, 'rolled_back', message) -%}
   {{- return(actions) -}}
@@ -181,7 +180,10 @@
 
 
 {% macro drop_created_schemas(steps) -%}
-  {#- Schemas that did not exist before the run and hold nothing after the rollback. -#}
+  {#- Schemas that did not exist before the run and hold nothing after the rollback.  Called
+      in a transaction of its own after the rollback committed: an empty schema left behind
+      is a nuisance, a rollback aborted by a failing DROP SCHEMA (DuckDB refuses
+      `drop schema "x"."x"` when the database and the schema share a name) is a torn run. -#}
   {%- set seen = [] -%}
   {%- for step in steps -%}
     {%- set detail = fromjson(step.detail) if step.detail else {} -%}

@@ -7,6 +7,7 @@ and returns a `BuildResult` instead of printing a verdict and exiting; `recover`
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import traceback
@@ -14,12 +15,12 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 from rich.console import Console
 from rich.markup import escape
 
-from sagaz_dbt import events, outputs, package, report, validate
+from sagaz_dbt import events, external_files, outputs, package, report, sqltext, validate
 from sagaz_dbt.args import DbtArgs
 from sagaz_dbt.databases import refuse_other_databases
 from sagaz_dbt.faults import checkpoint
@@ -37,8 +38,9 @@ from sagaz_dbt.lock import PROCESS_LOCK, LockLostError, RunTakenOverError, Targe
 from sagaz_dbt.ownership import Owner, OwnerAliveError, owner_alive
 from sagaz_dbt import waits
 from sagaz_dbt.options import SagazOptions, split_args
+from sagaz_dbt import hook_relations
 from sagaz_dbt.hooks import inject as inject_hooks
-from sagaz_dbt.plan import make_plan
+from sagaz_dbt.plan import PlannedStep, make_plan
 from sagaz_dbt.runner import BuildOutcome, DbtSession, release_connections
 from sagaz_dbt.saga import Saga, SagaOutcome
 from sagaz_dbt.standin import make_standin
@@ -140,6 +142,10 @@ class Target:
         return self.owner
 
 
+    @property
+    def config_schema(self) -> str:
+        return self.identity[2]
+
     def run_context(self) -> RunContext:
         params = self.args.params
         return RunContext(
@@ -229,15 +235,25 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 saga = Saga(target.warehouse, target.journal, run_id, owner=target.ensure_owner(out))
                 saga.guard = lambda: _still_owner(target, saga, out)
                 plan = make_plan(target.session.manifest, selected, target.run_context())
+                protected = _protected(target)
+                plan += hook_relations.planned_steps(protected, start_seq=len(plan), **_defaults(target))
+                collector = hook_relations.HookWriteCollector(
+                    hook_relations.nodes_with_hooks(target.session.manifest, selected)
+                )
                 refuse_other_databases(plan, target.journal.database, target.warehouse.adapter_type)
                 phase = "arming"
-                records = waits.retry(
-                    f"arming run {run_id}",
-                    lambda: saga.arm(_run_record(target, run_id, command, args), plan),
-                    target.warehouse.waits,
-                    out.print,
-                    then="No relation was changed: build again once the blocking session is gone.",
-                )
+                plan = _back_up_external_files(target, plan, run_id)
+                try:
+                    records = waits.retry(
+                        f"arming run {run_id}",
+                        lambda: saga.arm(_run_record(target, run_id, command, args), plan),
+                        target.warehouse.waits,
+                        out.print,
+                        then="No relation was changed: build again once the blocking session is gone.",
+                    )
+                except BaseException:
+                    _discard_external_backups(plan)
+                    raise
                 target.lock.start_heartbeat(target.journal.schema, run_id, saga.owner.token)
                 emitters.armed(target, records)
                 for step in plan:
@@ -247,7 +263,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 clock.lap("arm")
                 phase = "building"
                 try:
-                    dbt = target.session.build(callbacks=[hooks.on_event, *emitters.dbt_callbacks()])
+                    dbt = target.session.build(callbacks=[hooks.on_event, collector, *emitters.dbt_callbacks()])
                 finally:
                     hooks.remove()
                 checkpoint("built")
@@ -256,6 +272,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 rpt.dbt_success = dbt.success
                 rpt.dbt_error = str(dbt.exception) if dbt.exception is not None else None
                 rpt.failed_nodes = [f.__dict__ for f in dbt.failed_nodes]
+                rpt.hook_relations = [w.as_dict() for w in _hook_writes(target, collector, plan, protected)]
                 if dbt.exit_code == 0:
                     phase = "releasing"
                     _still_owner(target, saga, out)
@@ -278,7 +295,10 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                         result.saga = waits.retry(
                             f"the rollback of run {run_id}",
                             lambda: saga.compensate(
-                                records, touched=dbt.touched, message=_failure_message(dbt), progress=_progress(out)
+                                records,
+                                touched=dbt.touched | _hook_relation_ids(plan),
+                                message=_failure_message(dbt),
+                                progress=_progress(out),
                             ),
                             target.warehouse.waits,
                             out.print,
@@ -288,6 +308,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                     emitters.compensated(target)
                     result.status = "rolled_back"
                     result.saga.warnings.extend(_kept_failure_tables(dbt, target.args))
+                    result.saga.warnings.extend(_unprotected_hook_writes(rpt.hook_relations))
                 rpt.add_saga(result.saga, {uid: o.status for uid, o in dbt.tracker.outcomes.items()})
                 result.exit_code = dbt.exit_code
         except TornWarehouseError as exc:
@@ -534,6 +555,80 @@ def _run_record(target: Target, run_id: str, command: str, args: Sequence[str]) 
 def _progress(out: Console):  # type: ignore[no-untyped-def]
     """A live line on a terminal, plain lines in CI, JSON events under --log-format json."""
     return events.progress(out)
+
+
+def _back_up_external_files(target: Target, plan: list[PlannedStep], run_id: str) -> list[PlannedStep]:
+    """Copy the files external models will overwrite (see external_files), before arming
+    records where each copy is."""
+    root = getattr(target.warehouse.config.credentials, "external_root", None)
+    out: list[PlannedStep] = []
+    for step in plan:
+        node = target.session.manifest.nodes.get(step.unique_id)
+        path = external_files.location(node, root) if node is not None else None
+        if path is None:
+            out.append(step)
+            continue
+        entry = external_files.back_up(path, run_id[:10])
+        out.append(dataclasses.replace(step, extra_detail={**step.extra_detail, **entry.as_detail()}))
+    return out
+
+
+def _discard_external_backups(plan: list[PlannedStep]) -> None:
+    for step in plan:
+        entry = external_files.ExternalFile.from_detail(step.extra_detail)
+        if entry is not None:
+            external_files.release(entry)
+
+
+def _defaults(target: Target) -> dict[str, str]:
+    """The database and schema an unqualified relation name means on this target."""
+    return {"database": target.warehouse.database, "schema": str(target.config_schema)}
+
+
+def _hook_relation_ids(plan: list[PlannedStep]) -> set[str]:
+    """Relations listed under vars.sagaz.protect: hooks may have written them whatever dbt ran."""
+    return {p.unique_id for p in plan if p.resource_type == hook_relations.RESOURCE_TYPE}
+
+
+def _protected(target: Target) -> list[hook_relations.RelationName]:
+    config = target.warehouse.config
+    return hook_relations.protected_relations(
+        dict(getattr(config, "cli_vars", None) or {}), dict(config.vars.to_dict() or {}), str(config.project_name)
+    )
+
+
+def _hook_writes(
+    target: Target,
+    collector: hook_relations.HookWriteCollector,
+    plan: list[PlannedStep],
+    protected: list[hook_relations.RelationName],
+) -> list[hook_relations.HookWrite]:
+    """What the run's hooks wrote besides each node's own relation (parsed after the build)."""
+    if not collector.statements:
+        return []
+    own = {p.unique_id: hook_relations.RelationName(p.identifier, p.schema, p.database) for p in plan}
+    return hook_relations.hook_writes(
+        collector.statements,
+        sqltext.dialect_for(target.warehouse.adapter_type),
+        own,
+        protected,
+        journal_schema=target.journal.schema,
+        **_defaults(target),
+    )
+
+
+def _unprotected_hook_writes(writes: list[dict[str, Any]]) -> list[str]:
+    """A rollback restores what the run's nodes wrote and the relations listed under
+    vars.sagaz.protect; say which other relations hooks wrote, and left as they are."""
+    kept = [w for w in writes if not w["protected"]]
+    if not kept:
+        return []
+    shown = ", ".join(f"{w['relation']} (by {w['written_by']})" for w in kept[:10]) + (" ..." if len(kept) > 10 else "")
+    return [
+        f"hooks wrote {len(kept)} relation(s) that the rollback leaves as the run left them: {shown}. "
+        f"List them under vars: {{{hook_relations.VAR_NAME}: {{{hook_relations.PROTECT_KEY}: [...]}}}} "
+        "in dbt_project.yml to restore them with the models."
+    ]
 
 
 def _kept_failure_tables(dbt: BuildOutcome, args: DbtArgs) -> list[str]:

@@ -8,7 +8,7 @@ reverse, so a view is restored before the table it reads.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from sagaz_dbt import strategies
@@ -27,6 +27,8 @@ class PlannedStep:
     identifier: str
     strategy: Strategy
     snapshot: Snapshot
+    #: Journal detail the step carries besides its snapshot (a backed-up external file).
+    extra_detail: dict[str, Any] = field(default_factory=dict)
 
 
 def make_plan(manifest: Any, selected: Iterable[str], run: RunContext) -> list[PlannedStep]:

@@ -42,6 +42,7 @@ REPORT_KEYS = (
     "steps",
     "warnings",
     "recovered_runs",
+    "hook_relations",
     "message",
     "timings",
 )
@@ -76,6 +77,7 @@ class RunReport:
     steps: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     recovered_runs: list[str] = field(default_factory=list)
+    hook_relations: list[dict[str, Any]] = field(default_factory=list)  # HookWrite.as_dict()
     message: str = ""
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (PhaseClock)
 

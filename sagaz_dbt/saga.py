@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sagaz_dbt import diagnosis, sqltext
+from sagaz_dbt import diagnosis, external_files, sqltext
 from sagaz_dbt.errors import ChangedSinceRunError, TornWarehouseError, WarehouseError
 from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.journal import Journal, RunRecord, RunStatus, StepRecord
@@ -145,6 +145,7 @@ class Saga:
                 for ddl in out["index_ddl"] or []
             ],
             detail={
+                **planned.extra_detail,
                 **_row_detail(planned, out),
                 **({"new_schema": True} if out.get("new_schema") else {}),
                 # a materialized view's indexes, which dbt may change in place (matviews.sql)
@@ -185,6 +186,12 @@ class Saga:
         restore = [r.seq for r in ordered if touched is None or r.unique_id in touched]
         run_relations = {(r.schema, r.identifier) for r in records}
         try:
+            # Files outside the warehouse first, idempotently: a crash after this and before
+            # the transaction commits leaves them restored, and `recover` skips them.
+            for r in ordered:
+                entry = external_files.ExternalFile.from_detail(r.detail)
+                if entry is not None and r.seq in restore:
+                    external_files.restore(entry)
             with self.warehouse.transaction("sagaz_compensate"):
                 self._claim()
                 # Views outside the run that follow the current relation (Postgres binds them
@@ -218,9 +225,11 @@ class Saga:
                 "journal still holds every backup. Once the cause is fixed, run "
                 "`sagaz-dbt recover` with the same --project-dir/--profiles-dir/--target."
             ) from exc
+        _release_files([r for r in records if r.seq not in restore])
         if progress is not None:
             progress(len(ordered), len(ordered))
         outcome = SagaOutcome(self.run_id, RunStatus.ROLLED_BACK)
+        outcome.warnings.extend(self._drop_created_schemas(records))
         outcome.steps = [StepOutcome(r, str(actions.get(r.seq, "untouched"))) for r in sorted(records, key=lambda r: r.seq)]
         outcome.warnings.extend(
             f"{s.step.relation_label} existed before run {self.run_id}, but neither it nor its backup "
@@ -229,6 +238,22 @@ class Saga:
             if s.action == MISSING_ACCEPTED
         )
         return outcome
+
+    def _drop_created_schemas(self, records: list[StepRecord]) -> list[str]:
+        """After the rollback committed: drop the schemas the run created, now empty.  Best
+        effort in its own transaction; a failure leaves an empty schema, said as a warning."""
+        if not any(r.detail.get("new_schema") for r in records):
+            return []
+        try:
+            with self.warehouse.transaction("sagaz_drop_schemas"):
+                self.warehouse.call("drop_created_schemas", steps=[r.as_macro_arg() for r in records])
+        except Exception as exc:
+            schemas = sorted({f"{r.schema}" for r in records if r.detail.get("new_schema")})
+            return [
+                f"the rollback is complete, but the empty schema(s) the run created could not be dropped "
+                f"({', '.join(schemas)}: {_first_line(exc)}); drop them by hand if you do not want them"
+            ]
+        return []
 
     def release(self, records: list[StepRecord], keep_backups: int = 0) -> SagaOutcome:
         """The build succeeded: keep views that read a replaced relation working, then drop
@@ -260,6 +285,8 @@ class Saga:
                 + "Until `sagaz-dbt recover` runs, the journal counts this run as unfinished, and "
                 "recovering it restores the pre-run state."
             ) from exc
+        if keep_backups <= 0:
+            _release_files(records)
         outcome.steps = [StepOutcome(r, str(actions.get(r.seq, ""))) for r in sorted(records, key=lambda r: r.seq)]
         return outcome
 
@@ -267,6 +294,7 @@ class Saga:
         """Drop the backups a committed run retained (`gc`, or --keep-backups moving on)."""
         with self.warehouse.transaction("sagaz_gc"):
             self._call("drop_retained_run", run_id=self.run_id, steps=[r.as_macro_arg() for r in records])
+        _release_files(records)
 
     # -- views bound to OIDs (Postgres) ------------------------------------------------------
 
@@ -383,7 +411,15 @@ class Saga:
 
     @property
     def _dialect(self) -> str:
-        return "postgres" if self.warehouse.adapter_type == "postgres" else "duckdb"
+        return sqltext.dialect_for(self.warehouse.adapter_type)
+
+
+def _release_files(records: list[StepRecord]) -> None:
+    """Delete the backups of external files (after the transaction that made them useless)."""
+    for r in records:
+        entry = external_files.ExternalFile.from_detail(r.detail)
+        if entry is not None:
+            external_files.release(entry)
 
 
 def _row_detail(planned: PlannedStep, armed: dict[str, Any]) -> dict[str, Any]:
