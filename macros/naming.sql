@@ -58,23 +58,26 @@
 
 
 {% macro sagaz_identifier(base, kind, token, limit='engine') -%}
-  {#- The one naming rule: `<base>__sagaz_<kind>_<token>`, where `base` is the FULL
-      identifier of the relation protected (never a name dbt already cut).  When that does
-      not fit the engine's byte limit, the base is cut on a character boundary and followed
-      by a hash of the full base, so two long names that share a prefix never collide.
+  {#- The one naming rule: `__sagaz_<kind>_<token>__<base>`, where `base` is the FULL
+      identifier of the relation protected (never a name dbt already cut).  The sagaz part
+      comes first so that a user's macro listing relations by prefix
+      (dbt_utils.get_relations_by_prefix('orders_'), union_relations) never picks up a
+      backup of `orders_2024` during a run.  When the name does not fit the engine's byte
+      limit, the base is cut on a character boundary and followed by a hash of the full
+      base, so two long names that share a prefix never collide.
       tests/unit/test_naming.py checks the rule by property through this macro. -#}
   {%- set max_bytes = sagaz_dbt.identifier_byte_limit() if limit == 'engine' else limit -%}
-  {%- set suffix = '__sagaz_' ~ kind ~ '_' ~ token -%}
-  {%- set whole = base ~ suffix -%}
+  {%- set head = '__sagaz_' ~ kind ~ '_' ~ token ~ '__' -%}
+  {%- set whole = head ~ base -%}
   {%- if max_bytes is none or sagaz_dbt.utf8_bytes(whole) <= max_bytes -%}
     {{- return(whole) -}}
   {%- endif -%}
   {%- set tag = '_' ~ local_md5(base)[:8] -%}
-  {%- set room = max_bytes - sagaz_dbt.utf8_bytes(suffix) - (tag | length) -%}
+  {%- set room = max_bytes - sagaz_dbt.utf8_bytes(head) - (tag | length) -%}
   {%- if room < 1 -%}
     {%- do exceptions.raise_compiler_error("sagaz-dbt: no room for a name within " ~ max_bytes ~ " bytes") -%}
   {%- endif -%}
-  {{- return(sagaz_dbt.utf8_prefix(base, room) ~ tag ~ suffix) -}}
+  {{- return(head ~ sagaz_dbt.utf8_prefix(base, room) ~ tag) -}}
 {%- endmacro %}
 
 

@@ -22,7 +22,7 @@ from sagaz_dbt.runner import release_connections
 LIMIT = 63
 KINDS = ["bk", "cp", "ky"]
 TOKEN = "0123456789"
-SUFFIX_BYTES = len("__sagaz_bk_") + len(TOKEN)
+HEAD_BYTES = len("__sagaz_bk_") + len(TOKEN) + len("__")
 
 
 @pytest.fixture(scope="module")
@@ -81,19 +81,19 @@ def test_names_fit_are_unique_and_keep_sagaz(macro: Any) -> None:
         for j, kind in enumerate(KINDS):
             name = names[i * len(KINDS) + j]
             assert len(name.encode("utf-8")) <= LIMIT, (identifier, name)
-            assert name.endswith(f"__sagaz_{kind}_{TOKEN}"), name
+            assert name.startswith(f"__sagaz_{kind}_{TOKEN}__"), name
             assert name not in by_name, f"{identifier!r} and {by_name[name][0]!r} share {name!r}"
             by_name[name] = (identifier, kind)
-            whole = identifier + f"__sagaz_{kind}_{TOKEN}"
+            whole = f"__sagaz_{kind}_{TOKEN}__" + identifier
             if len(whole.encode()) <= LIMIT:
                 assert name == whole  # short names are readable as they are
             else:
                 # Cut on a character boundary, followed by a hash of the FULL identifier.
-                head, tag = name[: -SUFFIX_BYTES].rsplit("_", 1)
+                head, tag = name[HEAD_BYTES:].rsplit("_", 1)
                 assert identifier.startswith(head) and head, (identifier, name)
                 assert tag == hashlib.md5(identifier.encode()).hexdigest()[:8]
                 # As long as possible: one more character of the identifier would not fit.
-                assert len(identifier[: len(head) + 1].encode()) + 9 + SUFFIX_BYTES > LIMIT
+                assert len(identifier[: len(head) + 1].encode()) + 9 + HEAD_BYTES > LIMIT
 
 
 def test_case_twins_and_shared_prefixes_never_collide(macro: Any) -> None:
@@ -101,13 +101,13 @@ def test_case_twins_and_shared_prefixes_never_collide(macro: Any) -> None:
     long_twins = ["a" * 51 + "b" * 10, "a" * 51 + "B" * 10, "a" * 51 + "c" * 10, "ü" * 26, "ü" * 25 + "u"]
     names = macro("names_for", identifiers=twins + long_twins, kinds=["bk"], token=TOKEN, limit=LIMIT)
     assert len(set(names)) == len(names), names
-    assert names[:3] == [f"{t}__sagaz_bk_{TOKEN}" for t in twins]
+    assert names[:3] == [f"__sagaz_bk_{TOKEN}__{t}" for t in twins]
 
 
 def test_no_limit_keeps_the_whole_name(macro: Any) -> None:
     long = "a" * 300 + "ü" * 40
     assert macro("names_for", identifiers=[long], kinds=["cp"], token=TOKEN, limit=None) == [
-        f"{long}__sagaz_cp_{TOKEN}"
+        f"__sagaz_cp_{TOKEN}__{long}"
     ]
 
 
