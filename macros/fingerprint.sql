@@ -143,8 +143,12 @@
     {%- if detail.get('fingerprinted') and (step.pre_type is none or detail.get('fingerprint')) -%}
     {%- set allowed = marks.get(step.seq | int, []) + ([fromjson(detail.fingerprint)] if detail.get('fingerprint') else []) -%}
     {%- set current = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.identifier) -%}
+    {%- set backup_left = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.kept_identifier) is not none
+          or sagaz_dbt.find_relation(step.database_name, step.schema_name, step.copy_identifier) is not none -%}
     {%- if current is none -%}
-      {%- if step.pre_type is not none or (marks.get(step.seq | int, []) | length) > 0 -%}
+      {#- Gone together with every backup: nothing could be mixed; the rollback names it as
+          missing and says what to do (`recover --accept-missing`). -#}
+      {%- if (step.pre_type is not none and backup_left) or (step.pre_type is none and (marks.get(step.seq | int, []) | length) > 0) -%}
         {%- do changed.append({'seq': step.seq, 'reason': 'it was dropped'}) -%}
       {%- endif -%}
     {%- else -%}
