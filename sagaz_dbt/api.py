@@ -17,7 +17,7 @@ from typing import Iterator, Sequence
 
 from rich.console import Console
 
-from sagaz_dbt import events, outputs, package, report
+from sagaz_dbt import events, outputs, package, report, selection
 from sagaz_dbt.args import DbtArgs
 from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.errors import JournalError, ProjectError, SagazError, TornWarehouseError, UsageError
@@ -171,7 +171,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 clock.lap("lock")
                 rpt.recovered_runs = [r.run_id for r in result.recovered]
                 saga = Saga(target.warehouse, target.journal, run_id)
-                plan = make_plan(target.session.manifest, selected, target.run_context())
+                plan = selection.plan_for(command, make_plan(target.session.manifest, selected, target.run_context()))
                 phase = "arming"
                 records = saga.arm(_run_record(target, run_id, command, args), plan)
                 emitters.armed(target, records)

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import os
 import threading
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from sagaz_dbt import selection
 from sagaz_dbt.args import DbtArgs
+from sagaz_dbt.artifacts import OwnMacrosHidden, ParseMessages, preserved_file
 from sagaz_dbt.errors import ProjectError, UsageError
 from sagaz_dbt.faults import checkpoint
 
@@ -110,24 +113,36 @@ class DbtSession:
     def __init__(self, args: DbtArgs) -> None:
         self.args = args
         self.manifest: Any = None
+        self.parse_messages = ParseMessages()
 
     def parse(self) -> Any:
+        """Parse quietly, without writing manifest.json or perf_info.json (the build writes
+        dbt's artifacts; `sagaz_dbt.artifacts`); the parse's messages are kept for the build."""
         from dbt.cli.main import dbtRunner
 
-        tokens = ["parse", *self.args.tokens_for("parse"), "--quiet"]
-        res = dbtRunner().invoke(tokens)
+        self.parse_messages = ParseMessages()
+        tokens = ["parse", *self.args.tokens_for("parse"), "--quiet", "--no-write-json"]
+        with preserved_file(self._target_dir() / "perf_info.json"):
+            res = dbtRunner(callbacks=[self.parse_messages.record]).invoke(tokens)
         if not res.success or res.result is None:
             raise ProjectError(_explain(res.exception) or "dbt could not parse the project")
         self.manifest = res.result
         return self.manifest
 
+    def _target_dir(self) -> Path:
+        target_path = self.args.params.get("target_path") or _project_target_path(self.args.project_dir)
+        path = Path(target_path)
+        return path if path.is_absolute() else self.args.project_dir / path
+
     def select(self) -> list[str]:
-        """The unique ids `dbt build` with the user's selection would run."""
+        """The unique ids `dbt <command>` with the user's selection will execute."""
         from dbt.cli.main import dbtRunner
 
+        if self.args.command == "retry":
+            return selection.retry_nodes(self.args.project_dir, str(self._target_dir()), dict(self.args.params))
         tokens = [
             "ls",
-            *self.args.tokens_for("list"),
+            *selection.ls_tokens(self.args.command, self.args.tokens_for("list")),
             "--output",
             "json",
             "--output-keys",
@@ -147,10 +162,34 @@ class DbtSession:
         from dbt.cli.main import dbtRunner
 
         tracker = BuildTracker()
-        runner = dbtRunner(manifest=self.manifest, callbacks=[tracker, *callbacks])
-        res = runner.invoke([self.args.command, *self.args.tokens])
+        own_macros = OwnMacrosHidden(self.manifest)
+        runner = dbtRunner(
+            manifest=self.manifest,
+            callbacks=[*self._replay(), tracker, own_macros.on_event, *callbacks],
+        )
+        try:
+            res = runner.invoke([self.args.command, *self.args.tokens])
+        finally:
+            own_macros.restore()
         results = list(getattr(res.result, "results", None) or [])
         return BuildOutcome(success=bool(res.success), exception=res.exception, results=results, tracker=tracker)
+
+
+    def _replay(self) -> list[Callable[[Any], None]]:
+        """`dbt retry` parses the project again itself and prints its own parse messages."""
+        return [] if self.args.command == "retry" else [self.parse_messages.replay_after_adapter]
+
+
+def _project_target_path(project_dir: Path) -> str:
+    """dbt's target path when no flag or DBT_TARGET_PATH sets it: dbt_project.yml, or `target`."""
+    import yaml
+
+    try:
+        data = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        data = {}
+    value = data.get("target-path") if isinstance(data, dict) else None
+    return str(value) if isinstance(value, str) and "{{" not in value else "target"
 
 
 def release_connections() -> None:

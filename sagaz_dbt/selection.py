@@ -1,0 +1,74 @@
+"""The nodes a saga command will execute, with that command's own selection semantics.
+
+`dbt seed --select x+` loads only seeds, `dbt run` only models: arming every node `ls`
+lists by default would copy (and journal) relations the command never touches.  So `ls`
+gets the command's resource types (`commands.RESOURCE_TYPES`), or for `build` the user's
+own `--resource-type` / `--exclude-resource-type`.  `dbt retry` runs the previous
+invocation's failed and skipped nodes, read from its `run_results.json` exactly as dbt's
+RetryTask reads it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from sagaz_dbt.commands import RESOURCE_TYPES
+from sagaz_dbt.errors import UsageError
+
+#: dbt's RetryTask.RETRYABLE_STATUSES (plus `warn` under --warn-error), as strings.
+_RETRYABLE = {"error", "fail", "skipped", "runtime error", "partial success"}
+
+
+def ls_tokens(command: str, base: list[str]) -> list[str]:
+    """`ls` arguments listing what `dbt <command>` with the same selection executes."""
+    types = RESOURCE_TYPES.get(command)
+    if types is None:
+        return base
+    out = list(base)
+    for resource_type in types:
+        out.extend(["--resource-type", resource_type])
+    return out
+
+
+def retry_nodes(project_dir: Path, target_path: str, params: dict[str, Any]) -> list[str]:
+    """The unique ids `dbt retry` will run: the previous run's retryable results."""
+    state = params.get("state")
+    folder = Path(state) if state else Path(target_path)
+    if not folder.is_absolute():
+        folder = project_dir / folder
+    path = folder / "run_results.json"
+    try:
+        previous = json.loads(path.read_text())
+    except FileNotFoundError:
+        return []  # dbt retry itself reports "Could not find previous run"
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from exc
+    retryable = set(_RETRYABLE)
+    if params.get("warn_error"):
+        retryable.add("warn")
+    which = (previous.get("args") or {}).get("which")
+    return [
+        r["unique_id"]
+        for r in previous.get("results", [])
+        if str(r.get("status")) in retryable and not (which != "run-operation" and r["unique_id"].startswith("operation."))
+    ]
+
+
+def plan_for(command: str, plan: list[Any]) -> list[Any]:
+    """`dbt retry` parses the project again itself, so the row-level backup pre-hooks that
+    sagaz-dbt adds to its own manifest never reach the nodes it runs: such steps copy their
+    table before the run instead (and say so)."""
+    if command != "retry":
+        return plan
+    from sagaz_dbt.strategies import Snapshot
+
+    out = []
+    for step in plan:
+        if step.snapshot.row_level:
+            why = f"{step.identifier}: copying the whole table before the run, because `dbt retry` re-parses the project"
+            step = replace(step, snapshot=Snapshot("copy", notice=why))
+        out.append(step)
+    return out
