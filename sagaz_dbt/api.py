@@ -230,7 +230,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
     rpt.message = str(result.error) if result.error is not None else ""
     emitters.finished(result)  # JUnit XML, GitHub step summary, OpenLineage terminal events
     clock.total()
-    if target is not None:
+    if target is not None and target.args.params.get("write_json", True) is not False:  # dbt's --no-write-json
         result.report_path = rpt.write(target.target_dir)
     report.print_summary(rpt, out)
     if result.error is not None and result.status != "torn":

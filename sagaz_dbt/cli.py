@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
+from typing import Iterator
 
 import click
 from rich.markup import escape
@@ -167,10 +169,25 @@ def dispatch(argv: list[str]) -> int:
     rest = list(line.rest)
     if _wants_help(rest):
         return _own_command([line.command, *rest], line)
-    os.environ.update(line.group_only_env())
     _name_dbt_group()
-    result = api.build([*rest, *line.globals_for_subcommand()], command=line.command)
+    with _environment(line.group_only_env()):
+        result = api.build([*rest, *line.globals_for_subcommand()], command=line.command)
     return result.exit_code
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for one command, then put them back."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _own_command(argv: list[str], line: commands.CommandLine) -> int:
