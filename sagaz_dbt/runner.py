@@ -121,13 +121,32 @@ class DbtSession:
         from dbt.cli.main import dbtRunner
 
         self.parse_messages = ParseMessages()
-        tokens = ["parse", *self.args.tokens_for("parse"), "--quiet", "--no-write-json"]
+        overrides: dict[str, Any] = {}
+        if self.args.command == "retry":
+            overrides = selection.retry_parse_overrides(
+                self.args.project_dir, str(self._target_dir()), dict(self.args.params), dict(self.args.explicit)
+            )
+        tokens = ["parse", *self.args.tokens_for("parse", **overrides), "--quiet", "--no-write-json"]
         with preserved_file(self._target_dir() / "perf_info.json"):
             res = dbtRunner(callbacks=[self.parse_messages.record]).invoke(tokens)
         if not res.success or res.result is None:
             raise ProjectError(_explain(res.exception) or "dbt could not parse the project")
         self.manifest = res.result
+        if self.args.params.get("write_json", True) is not False:
+            self._write_manifest()
         return self.manifest
+
+    def _write_manifest(self) -> None:
+        """target/manifest.json (and semantic_manifest.json) as `dbt build` writes them right
+        after parsing, without sagaz-dbt's macros; dbt writes them again at the end."""
+        from dbt.parser.manifest import write_manifest
+
+        own = OwnMacrosHidden(self.manifest)
+        own.hide()
+        try:
+            write_manifest(self.manifest, str(self._target_dir()))
+        finally:
+            own.restore()
 
     def _target_dir(self) -> Path:
         target_path = self.args.params.get("target_path") or _project_target_path(self.args.project_dir)
@@ -176,8 +195,9 @@ class DbtSession:
 
 
     def _replay(self) -> list[Callable[[Any], None]]:
-        """`dbt retry` parses the project again itself and prints its own parse messages."""
-        return [] if self.args.command == "retry" else [self.parse_messages.replay_after_adapter]
+        """`dbt retry` parses the project again itself, but after sagaz-dbt's parse with the
+        same target and vars its partial parse succeeds silently: the messages are ours."""
+        return [self.parse_messages.replay_after_adapter]
 
 
 def _project_target_path(project_dir: Path) -> str:

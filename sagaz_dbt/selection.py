@@ -33,19 +33,43 @@ def ls_tokens(command: str, base: list[str]) -> list[str]:
     return out
 
 
-def retry_nodes(project_dir: Path, target_path: str, params: dict[str, Any]) -> list[str]:
-    """The unique ids `dbt retry` will run: the previous run's retryable results."""
+def _previous_results(project_dir: Path, target_path: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    """The previous invocation's run_results.json, where dbt's RetryTask looks for it."""
     state = params.get("state")
     folder = Path(state) if state else Path(target_path)
     if not folder.is_absolute():
         folder = project_dir / folder
     path = folder / "run_results.json"
     try:
-        previous = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except FileNotFoundError:
-        return []  # dbt retry itself reports "Could not find previous run"
+        return None  # dbt retry itself reports "Could not find previous run"
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read {path}: {exc}") from exc
+
+
+def retry_parse_overrides(
+    project_dir: Path, target_path: str, params: dict[str, Any], explicit: dict[str, Any]
+) -> dict[str, Any]:
+    """`dbt retry` runs against the previous invocation's target and profile, with its vars
+    unless --vars is given again (RetryTask: only vars and threads override).  sagaz-dbt's
+    own parse must see the same, or it would arm another warehouse's relations."""
+    previous = _previous_results(project_dir, target_path, params)
+    args = (previous or {}).get("args") or {}
+    overrides: dict[str, Any] = {}
+    for name in ("target", "profile"):
+        if args.get(name):
+            overrides[name] = args[name]
+    if "vars" not in explicit and args.get("vars"):
+        overrides["vars"] = args["vars"]
+    return overrides
+
+
+def retry_nodes(project_dir: Path, target_path: str, params: dict[str, Any]) -> list[str]:
+    """The unique ids `dbt retry` will run: the previous run's retryable results."""
+    previous = _previous_results(project_dir, target_path, params)
+    if previous is None:
+        return []
     retryable = set(_RETRYABLE)
     if params.get("warn_error"):
         retryable.add("warn")
