@@ -208,6 +208,8 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                     clock.lap("compensate")
                     emitters.compensated(target)
                     result.status = "rolled_back"
+                    if target.args.params.get("write_json", True) is not False:  # dbt wrote run_results.json
+                        selection.remember_rollback(target.target_dir)
                     result.saga.warnings.extend(_kept_failure_tables(dbt, target.args))
                 rpt.add_saga(result.saga, {uid: o.status for uid, o in dbt.tracker.outcomes.items()})
                 result.exit_code = dbt.exit_code

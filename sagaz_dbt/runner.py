@@ -114,6 +114,7 @@ class DbtSession:
         self.args = args
         self.manifest: Any = None
         self.parse_messages = ParseMessages()
+        self.extra_tokens: list[str] = []  # added to the build invocation (retry's --state)
 
     def parse(self) -> Any:
         """Parse quietly, without writing manifest.json or perf_info.json (the build writes
@@ -158,7 +159,12 @@ class DbtSession:
         from dbt.cli.main import dbtRunner
 
         if self.args.command == "retry":
-            return selection.retry_nodes(self.args.project_dir, str(self._target_dir()), dict(self.args.params))
+            params = dict(self.args.params)
+            state = selection.retry_state(self.args.project_dir, str(self._target_dir()), params)
+            if state is not None:  # the previous invocation was rolled back: retry all of it
+                self.extra_tokens = ["--state", str(state)]
+                params["state"] = str(state)
+            return selection.retry_nodes(self.args.project_dir, str(self._target_dir()), params)
         tokens = [
             "ls",
             *selection.ls_tokens(self.args.command, self.args.tokens_for("list")),
@@ -187,7 +193,7 @@ class DbtSession:
             callbacks=[*self._replay(), tracker, own_macros.on_event, *callbacks],
         )
         try:
-            res = runner.invoke([self.args.command, *self.args.tokens])
+            res = runner.invoke([self.args.command, *self.args.tokens, *self.extra_tokens])
         finally:
             own_macros.restore()
         results = list(getattr(res.result, "results", None) or [])

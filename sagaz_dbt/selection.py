@@ -96,3 +96,41 @@ def plan_for(command: str, plan: list[Any]) -> list[Any]:
             step = replace(step, snapshot=Snapshot("copy", notice=why))
         out.append(step)
     return out
+
+
+#: Where a rolled-back invocation is remembered, under sagaz-dbt's own `target/sagaz/`.
+_ROLLED_BACK = Path("sagaz") / "rolled_back_invocation.json"
+_RETRY_STATE = Path("sagaz") / "retry_state"
+
+
+def remember_rollback(target_dir: Path) -> None:
+    """After a rollback, nothing of the invocation dbt recorded in run_results.json landed:
+    remember its invocation id, so `sagaz-dbt retry` re-runs all of it, not only its failures."""
+    try:
+        invocation = json.loads((target_dir / "run_results.json").read_text())["metadata"]["invocation_id"]
+    except (OSError, ValueError, KeyError):
+        return
+    path = target_dir / _ROLLED_BACK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"invocation_id": invocation}) + "\n")
+
+
+def retry_state(project_dir: Path, target_path: str, params: dict[str, Any]) -> Path | None:
+    """For `retry` after a rolled-back invocation: a state folder whose run_results.json
+    marks every node of that invocation retryable (dbt reads run_results.json from --state,
+    and only from there).  None when the previous invocation was not rolled back."""
+    previous = _previous_results(project_dir, target_path, params)
+    target_dir = Path(target_path) if Path(target_path).is_absolute() else project_dir / target_path
+    try:
+        remembered = json.loads((target_dir / _ROLLED_BACK).read_text())["invocation_id"]
+    except (OSError, ValueError, KeyError):
+        return None
+    if previous is None or previous.get("metadata", {}).get("invocation_id") != remembered:
+        return None
+    for result in previous.get("results", []):
+        if str(result.get("status")) not in _RETRYABLE:
+            result["status"] = "skipped"
+    folder = target_dir / _RETRY_STATE
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "run_results.json").write_text(json.dumps(previous))
+    return folder

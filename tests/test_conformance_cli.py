@@ -49,6 +49,7 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     setup: tuple[str, ...] = ()  # run first with the same tool on each twin (retry, clone)
     contains: tuple[str, ...] = ()  # lines sagaz-dbt's stdout must hold
+    data: str | None = None  # another day's seed data on both twins before the setup
 
 
 CASES = [
@@ -61,6 +62,16 @@ CASES = [
     Case("test", ("test",)),
     Case("test-store-failures", ("test", "--store-failures", "--vars", FAIL_TEST)),
     Case("retry", ("retry", "--vars", "{min_payment_amount: 0}"), setup=("build", "--vars", FAIL_TEST)),
+    # the failed build changed seeds that sagaz-dbt rolled back: its retry must run them again
+    # (dbt retries only failed and skipped nodes; by design, sagaz-dbt's retry of a
+    # rolled-back invocation runs every node of it, since none of it landed)
+    Case(
+        "retry-after-rollback",
+        ("retry", "--vars", "{min_payment_amount: 0}"),
+        setup=("build", "--vars", FAIL_TEST),
+        data="day2",
+        stdout=Stdout.NONE,
+    ),
     # the state's relations are the target's own (one schema): clone leaves them as they are
     Case("clone", ("clone", "--state", "state"), setup=("parse", "--target-path", "state")),
     # -- the rest: passed to dbt ----------------------------------------------------------------
@@ -218,6 +229,8 @@ def test_conformance_postgres(case: Case, twins, monkeypatch: pytest.MonkeyPatch
 
 def _conforms(case: Case, plain: Project, sagaz: Project, monkeypatch: pytest.MonkeyPatch) -> None:
     for project, entry in ((plain, _plain_dbt), (sagaz, _sagaz)):
+        if case.data:
+            project.use_seed_data(case.data)
         if case.setup:
             _invoke(entry, case.setup, project, case.env, monkeypatch)
     before = sagaz.state()
@@ -227,7 +240,8 @@ def _conforms(case: Case, plain: Project, sagaz: Project, monkeypatch: pytest.Mo
     shown = f"\n--- dbt ---\n{want.stdout[-3000:]}\n--- sagaz-dbt ---\n{got.stdout[-3000:]}"
 
     assert got.exit_code == want.exit_code, shown
-    assert got.results == want.results, shown
+    if case.id != "retry-after-rollback":  # by design it runs more nodes: see the case
+        assert got.results == want.results, shown
     if want.exit_code == 0 or not _is_writer(case):
         assert_same_state(plain.state(), sagaz.state(), "sagaz-dbt's warehouse vs dbt's")
     else:  # by design: rolled back, except the store-failures audit tables both keep
