@@ -72,3 +72,29 @@ def test_artifacts_are_dbts(built):
     assert quiet.exit_code == 0
     assert not (target / "sagaz" / f"run_{quiet.run_id}.json").exists(), "--no-write-json writes no report"
     assert "sagaz-dbt" not in project.last_output, "--quiet prints only errors"
+
+
+def test_console_script_takes_global_flags_and_version(built):
+    """The real `sagaz-dbt` script: global flags before the sub-command, `--version` after it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    project = built("duckdb")
+    exe = str(Path(sys.executable).parent / "sagaz-dbt")
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_PROFILES_DIR": str(project.root)}
+    env.pop("SAGAZ_DBT_RUN_ID", None)
+
+    version = subprocess.run([exe, "build", "--version"], capture_output=True, text=True, env=env, cwd=project.root)
+    assert version.returncode == 0, version.stdout + version.stderr
+    assert "dbt-core" in version.stdout
+
+    proc = subprocess.run(
+        [exe, "--no-use-colors", "--debug", "seed", "--select", "customers"],
+        capture_output=True, text=True, env=env, cwd=project.root, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "Command `dbt seed` succeeded" in proc.stdout
+    assert "cli seed" not in proc.stdout
+    assert "\x1b[" not in proc.stdout
