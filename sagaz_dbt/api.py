@@ -17,7 +17,7 @@ from typing import Iterator, Sequence
 
 from rich.console import Console
 
-from sagaz_dbt import events, outputs, package, report, selection
+from sagaz_dbt import events, outputs, package, report
 from sagaz_dbt.args import DbtArgs
 from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.errors import JournalError, ProjectError, SagazError, TornWarehouseError, UsageError
@@ -29,6 +29,7 @@ from sagaz_dbt.hooks import inject as inject_hooks
 from sagaz_dbt.plan import make_plan
 from sagaz_dbt.runner import BuildOutcome, DbtSession, release_connections
 from sagaz_dbt.saga import Saga, SagaOutcome
+from sagaz_dbt import selection
 from sagaz_dbt.standin import make_standin
 from sagaz_dbt.strategies import RunContext
 from sagaz_dbt.warehouse import Warehouse
