@@ -52,6 +52,7 @@ class Case:
     data: str | None = None  # another day's seed data on both twins before the setup
     setup_by_dbt: bool = False  # the setup runs with plain dbt on both twins
     more_results: bool = False  # by design sagaz-dbt runs a superset of dbt's nodes
+    schema_suffix: str = ""  # after the setup, the profile's schema gets this suffix
 
 
 CASES = [
@@ -78,6 +79,8 @@ CASES = [
     ),
     # the state's relations are the target's own (one schema): clone leaves them as they are
     Case("clone", ("clone", "--state", "state"), setup=("parse", "--target-path", "state")),
+    # clone into another schema: it creates a view per state relation
+    Case("clone-new-schema", ("clone", "--state", "state"), setup=("parse", "--target-path", "state"), schema_suffix="_clone"),
     # -- the rest: passed to dbt ----------------------------------------------------------------
     Case("ls", ("ls",)),
     Case("list-json", ("list", "--output", "json", "--resource-type", "model")),
@@ -237,6 +240,8 @@ def _conforms(case: Case, plain: Project, sagaz: Project, monkeypatch: pytest.Mo
             project.use_seed_data(case.data)
         if case.setup:
             _invoke(_plain_dbt if case.setup_by_dbt else entry, case.setup, project, case.env, monkeypatch)
+        if case.schema_suffix:
+            project.write_profile(schema=project.schema + case.schema_suffix)
     before = sagaz.state()
 
     want = _invoke(_plain_dbt, case.argv, plain, case.env, monkeypatch)
@@ -265,6 +270,8 @@ def _conforms(case: Case, plain: Project, sagaz: Project, monkeypatch: pytest.Mo
         assert json_event_names(got.stdout) == json_event_names(want.stdout), shown
     for text in case.contains:
         assert text in got.stdout, shown
+    if case.schema_suffix:
+        assert any(case.schema_suffix in key for key in sagaz.state()), "the clone created nothing"
     assert sagaz.leftovers() == []
 
 
