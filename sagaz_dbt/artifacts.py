@@ -137,3 +137,45 @@ def _without_own(used: list[str], own: dict[str, Any], macros: dict[str, Any]) -
         if uid not in out:
             out.append(uid)
     return out
+
+
+def strip_own_macros_file(path: Path, since: float | None = None) -> None:
+    """The same for a manifest.json dbt wrote from a manifest sagaz-dbt never held: `dbt
+    retry` parses again itself, and a passed-through command (compile, docs generate, ...)
+    parses with the package still in dbt_packages/.  dbt writes it with plain `json.dump`,
+    so a load and dump of the edited document keeps dbt's format.  `since`: only a file
+    written at or after that time (the command may not have written one)."""
+    import json
+
+    try:
+        if since is not None and path.stat().st_mtime < since:
+            return
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    macros = document.get("macros")
+    if not isinstance(macros, dict):
+        return
+    own = {uid: m for uid, m in macros.items() if isinstance(m, dict) and m.get("package_name") == PACKAGE_NAME}
+    if not own:
+        return
+    for uid in own:
+        del macros[uid]
+    names = {uid: m.get("name", "") for uid, m in own.items()}
+    for section in ("macros", "nodes"):
+        for holder in (document.get(section) or {}).values():
+            depends_on = holder.get("depends_on") if isinstance(holder, dict) else None
+            used = depends_on.get("macros") if isinstance(depends_on, dict) else None
+            if not used or not any(uid in own for uid in used):
+                continue
+            out: list[str] = []
+            for uid in used:
+                if uid in own:
+                    uid = f"macro.dbt.{names[uid]}"
+                    if uid not in macros:
+                        continue
+                if uid not in out:
+                    out.append(uid)
+            depends_on["macros"] = out
+    with path.open("w", encoding="utf-8") as fh:
+        json.dump(document, fh)

@@ -209,14 +209,35 @@ def _own_command(argv: list[str], line: commands.CommandLine) -> int:
 
 def pass_through(argv: list[str]) -> int:
     """`dbt ARGV` exactly: dbt's own click entry point, its output and its exit code."""
+    import time
+
     from dbt.cli.main import cli as dbt_cli
 
+    started = time.time()
+    code: int = 0
     try:
         dbt_cli.main(args=list(argv), prog_name="dbt", standalone_mode=True)
     except SystemExit as exc:
-        code = exc.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
-    return 0
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    _strip_own_macros(argv, started)
+    return code
+
+
+def _strip_own_macros(argv: list[str], since: float) -> None:
+    """After a sagaz-dbt run, its package stays in dbt_packages/, so a passed-through
+    command's manifest.json would list its macros: take them out again (best effort)."""
+    from sagaz_dbt.args import DbtArgs
+    from sagaz_dbt.artifacts import strip_own_macros_file
+    from sagaz_dbt.package import PACKAGE_NAME, packages_install_path
+    from sagaz_dbt.runner import target_dir_of
+
+    line = commands.split_command_line(argv)
+    try:
+        args = DbtArgs.parse(line.command or "", [*line.rest, *line.globals_for_subcommand()])
+    except Exception:  # not a command that parses a project, or bad input dbt has reported
+        return
+    if (packages_install_path(args.project_dir) / PACKAGE_NAME).is_dir():
+        strip_own_macros_file(target_dir_of(args) / "manifest.json", since=since)
 
 
 def _name_dbt_group() -> None:

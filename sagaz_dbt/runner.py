@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from sagaz_dbt import selection
 from sagaz_dbt.args import DbtArgs
-from sagaz_dbt.artifacts import OwnMacrosHidden, ParseMessages, preserved_file
+from sagaz_dbt.artifacts import OwnMacrosHidden, ParseMessages, preserved_file, strip_own_macros_file
 from sagaz_dbt.errors import ProjectError, UsageError
 from sagaz_dbt.faults import checkpoint
 
@@ -150,9 +151,7 @@ class DbtSession:
             own.restore()
 
     def _target_dir(self) -> Path:
-        target_path = self.args.params.get("target_path") or _project_target_path(self.args.project_dir)
-        path = Path(target_path)
-        return path if path.is_absolute() else self.args.project_dir / path
+        return target_dir_of(self.args)
 
     def select(self) -> list[str]:
         """The unique ids `dbt <command>` with the user's selection will execute."""
@@ -192,10 +191,13 @@ class DbtSession:
             manifest=self.manifest,
             callbacks=[*self._replay(), tracker, own_macros.on_event, *callbacks],
         )
+        started = time.time()
         try:
             res = runner.invoke([self.args.command, *self.args.tokens, *self.extra_tokens])
         finally:
             own_macros.restore()
+            if self.args.command == "retry":  # it parsed again itself: not our manifest object
+                strip_own_macros_file(self._target_dir() / "manifest.json", since=started)
         results = list(getattr(res.result, "results", None) or [])
         return BuildOutcome(success=bool(res.success), exception=res.exception, results=results, tracker=tracker)
 
@@ -204,6 +206,13 @@ class DbtSession:
         """`dbt retry` parses the project again itself, but after sagaz-dbt's parse with the
         same target and vars its partial parse succeeds silently: the messages are ours."""
         return [self.parse_messages.replay_after_adapter]
+
+
+def target_dir_of(args: DbtArgs) -> Path:
+    """dbt's target folder for these arguments (--target-path, DBT_TARGET_PATH, the project)."""
+    target_path = args.params.get("target_path") or _project_target_path(args.project_dir)
+    path = Path(target_path)
+    return path if path.is_absolute() else args.project_dir / path
 
 
 def _project_target_path(project_dir: Path) -> str:

@@ -92,6 +92,10 @@ CASES = [
     Case("run-operation", ("run-operation", "generate_schema_name", "--args", "{custom_schema_name: x}")),
     Case("source-freshness", ("source", "freshness")),
     Case("docs-generate", ("docs", "generate")),
+    # after a saga run its package stays in dbt_packages/: a passed-through command's manifest
+    # must still be plain dbt's
+    Case("compile-after-saga", ("compile", "--select", "stg_orders"), setup=("seed", "--select", "customers")),
+    Case("docs-generate-after-saga", ("docs", "generate"), setup=("seed", "--select", "customers")),
     Case("clean", ("clean",)),
     Case("no-such-command", ("nosuch",)),
     # -- global flags before the sub-command --------------------------------------------------
@@ -260,6 +264,9 @@ def _conforms(case: Case, plain: Project, sagaz: Project, monkeypatch: pytest.Mo
         expected.update({k: v for k, v in plain.state().items() if "dbt_test__audit" in k})
         assert_same_state(expected, sagaz.state(), "sagaz-dbt's warehouse after a failure vs before")
     assert got.target_files - {"sagaz"} == want.target_files, shown
+    manifest = sagaz.root / "target" / "manifest.json"
+    if manifest.is_file():
+        assert "macro.sagaz_dbt." not in manifest.read_text(), "target/manifest.json lists sagaz-dbt's macros"
     if "--no-write-json" in case.argv:
         assert "sagaz" not in got.target_files
     if case.stdout is Stdout.LINES:
