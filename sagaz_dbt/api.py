@@ -43,6 +43,7 @@ from sagaz_dbt.hooks import inject as inject_hooks
 from sagaz_dbt.plan import PlannedStep, make_plan
 from sagaz_dbt.runner import BuildOutcome, DbtSession, release_connections
 from sagaz_dbt.saga import Saga, SagaOutcome
+from sagaz_dbt import selection
 from sagaz_dbt.standin import make_standin
 from sagaz_dbt.strategies import RunContext
 from sagaz_dbt.warehouse import Warehouse
@@ -234,7 +235,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 rpt.recovered_runs = [r.run_id for r in result.recovered]
                 saga = Saga(target.warehouse, target.journal, run_id, owner=target.ensure_owner(out))
                 saga.guard = lambda: _still_owner(target, saga, out)
-                plan = make_plan(target.session.manifest, selected, target.run_context())
+                plan = selection.plan_for(command, make_plan(target.session.manifest, selected, target.run_context()))
                 protected = _protected(target)
                 plan += hook_relations.planned_steps(protected, start_seq=len(plan), **_defaults(target))
                 collector = hook_relations.HookWriteCollector(
@@ -307,6 +308,8 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                     clock.lap("compensate")
                     emitters.compensated(target)
                     result.status = "rolled_back"
+                    if target.args.params.get("write_json", True) is not False:  # dbt wrote run_results.json
+                        selection.remember_rollback(target.target_dir)
                     result.saga.warnings.extend(_kept_failure_tables(dbt, target.args))
                     result.saga.warnings.extend(_unprotected_hook_writes(rpt.hook_relations))
                 rpt.add_saga(result.saga, {uid: o.status for uid, o in dbt.tracker.outcomes.items()})
@@ -333,7 +336,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
     rpt.message = str(result.error) if result.error is not None else ""
     emitters.finished(result)  # JUnit XML, GitHub step summary, OpenLineage terminal events
     clock.total()
-    if target is not None:
+    if target is not None and target.args.params.get("write_json", True) is not False:  # dbt's --no-write-json
         result.report_path = rpt.write(target.target_dir)
     report.print_summary(rpt, out)
     if result.error is not None and result.status != "torn":

@@ -14,6 +14,8 @@ it is a `JsonConsole`, whose `print` turns any message (even one printed with pl
 events below carry structured `data`; `fire` prints them as text or emits them as JSON.
 
 Colour follows dbt: `--no-use-colors`, `DBT_USE_COLORS=false` and `NO_COLOR` turn it off.
+The level follows dbt's console rule too (`console_level`): `--log-level none` prints
+nothing of sagaz-dbt's, `--quiet` only its errors, `--log-level warn` warnings and errors.
 """
 
 from __future__ import annotations
@@ -97,16 +99,81 @@ def use_colors(tokens: Sequence[str]) -> bool:
     return os.environ.get("DBT_USE_COLORS", "").strip().lower() not in _FALSE
 
 
+def _switch(tokens: Sequence[str], on: Sequence[str], off: Sequence[str], envvar: str) -> bool:
+    """A dbt boolean flag: the last of its spellings on the command line, else its env var."""
+    for token in reversed(list(tokens)):
+        if token in on:
+            return True
+        if token in off:
+            return False
+    value = os.environ.get(envvar)
+    return value is not None and value.strip().lower() not in (*_FALSE, "")
+
+
+def console_level(tokens: Sequence[str]) -> str:
+    """dbt's console threshold (dbt/events/logging.py): `none`, else `error` under --quiet,
+    `debug` under --debug, else --log-level (DBT_LOG_LEVEL), default `info`."""
+    level = (_flag_value(tokens, "--log-level") or os.environ.get("DBT_LOG_LEVEL") or "info").strip().lower()
+    if level == "none":
+        return "none"
+    if _switch(tokens, ("--quiet", "-q"), ("--no-quiet",), "DBT_QUIET"):
+        return "error"
+    if _switch(tokens, ("--debug", "-d"), ("--no-debug",), "DBT_DEBUG"):
+        return "debug"
+    return level if level in _ORDER else "info"
+
+
+def shows(out: Console, level: str) -> bool:
+    """Would a message of this level reach the user?"""
+    threshold = getattr(out, "threshold", "info")
+    return threshold != "none" and _ORDER.get(level, 1) >= _ORDER.get(threshold, 1)
+
+
 def console_for(tokens: Sequence[str], console: Console, run_id: str | None = None) -> Console:
     """The console sagaz-dbt's messages go to, for the user's dbt arguments."""
+    threshold = console_level(tokens)
     if isinstance(console, JsonConsole):
         console.run_id = run_id or console.run_id
+        console.threshold = threshold
         return console
     if log_format(tokens) == "json":
-        return JsonConsole(file=console.file, run_id=run_id)
+        return JsonConsole(file=console.file, run_id=run_id, threshold=threshold)
     if not use_colors(tokens):
         console.no_color = True
-    return console
+    if threshold in ("debug", "info") or isinstance(console, LevelConsole):
+        return console
+    return LevelConsole.like(console, threshold)
+
+
+class LevelConsole(Console):
+    """A text console that drops messages below dbt's console level.  A message's level is
+    its colour (red: error, yellow: warn, else info), as under JSON; a table or another
+    renderable goes with the message printed just before it."""
+
+    threshold: str = "info"
+
+    @classmethod
+    def like(cls, console: Console, threshold: str) -> "LevelConsole":
+        made = cls(
+            file=console.file,
+            width=console.width,
+            no_color=console.no_color,
+            highlight=False,
+            soft_wrap=console.soft_wrap,
+            force_terminal=console.is_terminal,
+        )
+        made.threshold = threshold
+        made._last_level = "info"
+        return made
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        texts = [o for o in objects if isinstance(o, str)]
+        level = getattr(self, "_last_level", "info") if objects else "info"
+        if texts:
+            level = _level_of(texts[0])
+            self._last_level = level
+        if shows(self, level):
+            super().print(*objects, **kwargs)
 
 
 # -- JSON lines -------------------------------------------------------------------------------
@@ -145,12 +212,15 @@ def envelope(event: EventType, msg: str, data: dict[str, Any], level: str | None
 class JsonConsole(Console):
     """A console whose every message is one JSON line in dbt's envelope."""
 
-    def __init__(self, file: IO[str] | None = None, run_id: str | None = None) -> None:
+    def __init__(self, file: IO[str] | None = None, run_id: str | None = None, threshold: str = "info") -> None:
         super().__init__(file=file, no_color=True, highlight=False, soft_wrap=True, width=10_000)
         self.run_id = run_id
+        self.threshold = threshold
         self._write_lock = threading.Lock()
 
     def emit(self, event: EventType, msg: str, level: str | None = None, **data: Any) -> None:
+        if not shows(self, level or event.level):
+            return
         payload = {"run_id": self.run_id, **data} if self.run_id else dict(data)
         line = json.dumps(envelope(event, msg, payload, level), default=str, sort_keys=True)
         with self._write_lock:
@@ -223,6 +293,8 @@ def progress(out: Console) -> Callable[..., None]:
     state = {"width": 0}
 
     def show(done: int, total: int, step: Any = None) -> None:
+        if not shows(out, "info"):
+            return
         line = f"sagaz-dbt: {done} of {total} relations restored"
         data: dict[str, Any] = {"done": done, "total": total}
         if step is not None:

@@ -169,6 +169,7 @@ def console() -> Console:
     out = Console(no_color=no_color, highlight=False)
     if not out.is_terminal:
         out.width = max(out.width, 160)  # logs and CI: never squeeze tables to 80 columns
+        out.soft_wrap = True  # nor break a message over lines, as dbt's own lines never are
     return out
 
 

@@ -10,10 +10,14 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from sagaz_dbt import selection
 from sagaz_dbt.args import DbtArgs
+from sagaz_dbt.artifacts import OwnMacrosHidden, ParseMessages, preserved_file, strip_own_macros_file
 from sagaz_dbt.errors import ProjectError, UsageError
 from sagaz_dbt.faults import checkpoint
 
@@ -110,24 +114,59 @@ class DbtSession:
     def __init__(self, args: DbtArgs) -> None:
         self.args = args
         self.manifest: Any = None
+        self.parse_messages = ParseMessages()
+        self.extra_tokens: list[str] = []  # added to the build invocation (retry's --state)
 
     def parse(self) -> Any:
+        """Parse quietly, without writing manifest.json or perf_info.json (the build writes
+        dbt's artifacts; `sagaz_dbt.artifacts`); the parse's messages are kept for the build."""
         from dbt.cli.main import dbtRunner
 
-        tokens = ["parse", *self.args.tokens_for("parse"), "--quiet"]
-        res = dbtRunner().invoke(tokens)
+        self.parse_messages = ParseMessages()
+        overrides: dict[str, Any] = {}
+        if self.args.command == "retry":
+            overrides = selection.retry_parse_overrides(
+                self.args.project_dir, str(self._target_dir()), dict(self.args.params), dict(self.args.explicit)
+            )
+        tokens = ["parse", *self.args.tokens_for("parse", **overrides), "--quiet", "--no-write-json"]
+        with preserved_file(self._target_dir() / "perf_info.json"):
+            res = dbtRunner(callbacks=[self.parse_messages.record]).invoke(tokens)
         if not res.success or res.result is None:
             raise ProjectError(_explain(res.exception) or "dbt could not parse the project")
         self.manifest = res.result
+        if self.args.params.get("write_json", True) is not False:
+            self._write_manifest()
         return self.manifest
 
+    def _write_manifest(self) -> None:
+        """target/manifest.json (and semantic_manifest.json) as `dbt build` writes them right
+        after parsing, without sagaz-dbt's macros; dbt writes them again at the end."""
+        from dbt.parser.manifest import write_manifest
+
+        own = OwnMacrosHidden(self.manifest)
+        own.hide()
+        try:
+            write_manifest(self.manifest, str(self._target_dir()))
+        finally:
+            own.restore()
+
+    def _target_dir(self) -> Path:
+        return target_dir_of(self.args)
+
     def select(self) -> list[str]:
-        """The unique ids `dbt build` with the user's selection would run."""
+        """The unique ids `dbt <command>` with the user's selection will execute."""
         from dbt.cli.main import dbtRunner
 
+        if self.args.command == "retry":
+            params = dict(self.args.params)
+            state = selection.retry_state(self.args.project_dir, str(self._target_dir()), params)
+            if state is not None:  # the previous invocation was rolled back: retry all of it
+                self.extra_tokens = ["--state", str(state)]
+                params["state"] = str(state)
+            return selection.retry_nodes(self.args.project_dir, str(self._target_dir()), params)
         tokens = [
             "ls",
-            *self.args.tokens_for("list"),
+            *selection.ls_tokens(self.args.command, self.args.tokens_for("list")),
             "--output",
             "json",
             "--output-keys",
@@ -147,10 +186,45 @@ class DbtSession:
         from dbt.cli.main import dbtRunner
 
         tracker = BuildTracker()
-        runner = dbtRunner(manifest=self.manifest, callbacks=[tracker, *callbacks])
-        res = runner.invoke([self.args.command, *self.args.tokens])
+        own_macros = OwnMacrosHidden(self.manifest)
+        runner = dbtRunner(
+            manifest=self.manifest,
+            callbacks=[*self._replay(), tracker, own_macros.on_event, *callbacks],
+        )
+        started = time.time()
+        try:
+            res = runner.invoke([self.args.command, *self.args.tokens, *self.extra_tokens])
+        finally:
+            own_macros.restore()
+            if self.args.command == "retry":  # it parsed again itself: not our manifest object
+                strip_own_macros_file(self._target_dir() / "manifest.json", since=started)
         results = list(getattr(res.result, "results", None) or [])
         return BuildOutcome(success=bool(res.success), exception=res.exception, results=results, tracker=tracker)
+
+
+    def _replay(self) -> list[Callable[[Any], None]]:
+        """`dbt retry` parses the project again itself, but after sagaz-dbt's parse with the
+        same target and vars its partial parse succeeds silently: the messages are ours."""
+        return [self.parse_messages.replay_after_adapter]
+
+
+def target_dir_of(args: DbtArgs) -> Path:
+    """dbt's target folder for these arguments (--target-path, DBT_TARGET_PATH, the project)."""
+    target_path = args.params.get("target_path") or _project_target_path(args.project_dir)
+    path = Path(target_path)
+    return path if path.is_absolute() else args.project_dir / path
+
+
+def _project_target_path(project_dir: Path) -> str:
+    """dbt's target path when no flag or DBT_TARGET_PATH sets it: dbt_project.yml, or `target`."""
+    import yaml
+
+    try:
+        data = yaml.safe_load((project_dir / "dbt_project.yml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        data = {}
+    value = data.get("target-path") if isinstance(data, dict) else None
+    return str(value) if isinstance(value, str) and "{{" not in value else "target"
 
 
 def release_connections() -> None:

@@ -1,0 +1,136 @@
+"""The nodes a saga command will execute, with that command's own selection semantics.
+
+`dbt seed --select x+` loads only seeds, `dbt run` only models: arming every node `ls`
+lists by default would copy (and journal) relations the command never touches.  So `ls`
+gets the command's resource types (`commands.RESOURCE_TYPES`), or for `build` the user's
+own `--resource-type` / `--exclude-resource-type`.  `dbt retry` runs the previous
+invocation's failed and skipped nodes, read from its `run_results.json` exactly as dbt's
+RetryTask reads it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from sagaz_dbt.commands import RESOURCE_TYPES
+from sagaz_dbt.errors import UsageError
+
+#: dbt's RetryTask.RETRYABLE_STATUSES (plus `warn` under --warn-error), as strings.
+_RETRYABLE = {"error", "fail", "skipped", "runtime error", "partial success"}
+
+
+def ls_tokens(command: str, base: list[str]) -> list[str]:
+    """`ls` arguments listing what `dbt <command>` with the same selection executes."""
+    types = RESOURCE_TYPES.get(command)
+    if types is None:
+        return base
+    out = list(base)
+    for resource_type in types:
+        out.extend(["--resource-type", resource_type])
+    return out
+
+
+def _previous_results(project_dir: Path, target_path: str, params: dict[str, Any]) -> dict[str, Any] | None:
+    """The previous invocation's run_results.json, where dbt's RetryTask looks for it."""
+    state = params.get("state")
+    folder = Path(state) if state else Path(target_path)
+    if not folder.is_absolute():
+        folder = project_dir / folder
+    path = folder / "run_results.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None  # dbt retry itself reports "Could not find previous run"
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from exc
+
+
+def retry_parse_overrides(
+    project_dir: Path, target_path: str, params: dict[str, Any], explicit: dict[str, Any]
+) -> dict[str, Any]:
+    """`dbt retry` runs against the previous invocation's target and profile, with its vars
+    unless --vars is given again (RetryTask: only vars and threads override).  sagaz-dbt's
+    own parse must see the same, or it would arm another warehouse's relations."""
+    previous = _previous_results(project_dir, target_path, params)
+    args = (previous or {}).get("args") or {}
+    overrides: dict[str, Any] = {}
+    for name in ("target", "profile"):
+        if args.get(name):
+            overrides[name] = args[name]
+    if "vars" not in explicit and args.get("vars"):
+        overrides["vars"] = args["vars"]
+    return overrides
+
+
+def retry_nodes(project_dir: Path, target_path: str, params: dict[str, Any]) -> list[str]:
+    """The unique ids `dbt retry` will run: the previous run's retryable results."""
+    previous = _previous_results(project_dir, target_path, params)
+    if previous is None:
+        return []
+    retryable = set(_RETRYABLE)
+    if params.get("warn_error"):
+        retryable.add("warn")
+    which = (previous.get("args") or {}).get("which")
+    return [
+        r["unique_id"]
+        for r in previous.get("results", [])
+        if str(r.get("status")) in retryable and not (which != "run-operation" and r["unique_id"].startswith("operation."))
+    ]
+
+
+def plan_for(command: str, plan: list[Any]) -> list[Any]:
+    """`dbt retry` parses the project again itself, so the row-level backup pre-hooks that
+    sagaz-dbt adds to its own manifest never reach the nodes it runs: such steps copy their
+    table before the run instead (and say so)."""
+    if command != "retry":
+        return plan
+    from sagaz_dbt.strategies import Snapshot
+
+    out = []
+    for step in plan:
+        if step.snapshot.row_level:
+            why = f"{step.identifier}: copying the whole table before the run, because `dbt retry` re-parses the project"
+            step = replace(step, snapshot=Snapshot("copy", notice=why))
+        out.append(step)
+    return out
+
+
+#: Where a rolled-back invocation is remembered, under sagaz-dbt's own `target/sagaz/`.
+_ROLLED_BACK = Path("sagaz") / "rolled_back_invocation.json"
+_RETRY_STATE = Path("sagaz") / "retry_state"
+
+
+def remember_rollback(target_dir: Path) -> None:
+    """After a rollback, nothing of the invocation dbt recorded in run_results.json landed:
+    remember its invocation id, so `sagaz-dbt retry` re-runs all of it, not only its failures."""
+    try:
+        invocation = json.loads((target_dir / "run_results.json").read_text())["metadata"]["invocation_id"]
+    except (OSError, ValueError, KeyError):
+        return
+    path = target_dir / _ROLLED_BACK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"invocation_id": invocation}) + "\n")
+
+
+def retry_state(project_dir: Path, target_path: str, params: dict[str, Any]) -> Path | None:
+    """For `retry` after a rolled-back invocation: a state folder whose run_results.json
+    marks every node of that invocation retryable (dbt reads run_results.json from --state,
+    and only from there).  None when the previous invocation was not rolled back."""
+    previous = _previous_results(project_dir, target_path, params)
+    target_dir = Path(target_path) if Path(target_path).is_absolute() else project_dir / target_path
+    try:
+        remembered = json.loads((target_dir / _ROLLED_BACK).read_text())["invocation_id"]
+    except (OSError, ValueError, KeyError):
+        return None
+    if previous is None or previous.get("metadata", {}).get("invocation_id") != remembered:
+        return None
+    for result in previous.get("results", []):
+        if str(result.get("status")) not in _RETRYABLE:
+            result["status"] = "skipped"
+    folder = target_dir / _RETRY_STATE
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "run_results.json").write_text(json.dumps(previous))
+    return folder
