@@ -157,10 +157,21 @@ def strip_own_macros_file(path: Path, since: float | None = None) -> None:
     if not isinstance(macros, dict):
         return
     own = {uid: m for uid, m in macros.items() if isinstance(m, dict) and m.get("package_name") == PACKAGE_NAME}
-    if not own:
+    nodes = document.get("nodes") or {}
+    own_nodes = [uid for uid, n in nodes.items() if isinstance(n, dict) and n.get("package_name") == PACKAGE_NAME]
+    if not own and not own_nodes:
         return
     for uid in own:
         del macros[uid]
+    for uid in own_nodes:  # the guard's on-run-start hook (macros/guard.sql)
+        del nodes[uid]
+        for graph in ("parent_map", "child_map"):
+            links = document.get(graph)
+            if isinstance(links, dict):
+                links.pop(uid, None)
+                for targets in links.values():
+                    if isinstance(targets, list) and uid in targets:
+                        targets.remove(uid)
     names = {uid: m.get("name", "") for uid, m in own.items()}
     for section in ("macros", "nodes"):
         for holder in (document.get(section) or {}).values():

@@ -24,8 +24,9 @@ class InjectedHooks:
     post_originals: dict[str, list[Any]] = field(default_factory=dict)
     hidden: dict[str, Any] = field(default_factory=dict)  # our package's guard hook nodes
 
-    def remove(self) -> None:
-        """Idempotent: put every node's own pre- and post-hooks back."""
+    def remove(self, nodes: bool = True) -> None:
+        """Idempotent: put every node's own pre- and post-hooks back, and (`nodes`) the
+        guard's hook nodes, which stay hidden while dbt writes manifest.json."""
         for uid, hooks in self.originals.items():
             node = self.manifest.nodes.get(uid)
             if node is not None:
@@ -34,14 +35,15 @@ class InjectedHooks:
             node = self.manifest.nodes.get(uid)
             if node is not None:
                 node.config.post_hook = hooks
-        self.manifest.nodes.update(self.hidden)
         self.originals.clear()
         self.post_originals.clear()
-        self.hidden.clear()
+        if nodes:
+            self.manifest.nodes.update(self.hidden)
+            self.hidden.clear()
 
     def on_event(self, event: Any) -> None:
         if event.info.name == "EndRunResult":
-            self.remove()
+            self.remove(nodes=False)  # dbt writes manifest.json next: as plain dbt's, no guard node
 
 
 def inject(manifest: Any, records: list[StepRecord], journal: tuple[str, str] | None = None) -> InjectedHooks:
