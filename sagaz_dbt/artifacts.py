@@ -190,3 +190,27 @@ def strip_own_macros_file(path: Path, since: float | None = None) -> None:
             depends_on["macros"] = out
     with path.open("w", encoding="utf-8") as fh:
         json.dump(document, fh)
+
+
+def strip_own_results_file(path: Path, since: float | None = None) -> None:
+    """`dbt retry` parses the project again itself, so it runs (and reports) the installed
+    package's on-run-start guard, inert in a sagaz-dbt run: take its result out of the
+    run_results.json it wrote, which then lists what plain `dbt retry` lists."""
+    import json
+
+    try:
+        if since is not None and path.stat().st_mtime < since:
+            return
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    results = document.get("results")
+    if not isinstance(results, list):
+        return
+    prefix = f"operation.{PACKAGE_NAME}."
+    kept = [r for r in results if not (isinstance(r, dict) and str(r.get("unique_id", "")).startswith(prefix))]
+    if len(kept) == len(results):
+        return
+    document["results"] = kept
+    with path.open("w", encoding="utf-8") as fh:
+        json.dump(document, fh)

@@ -234,7 +234,7 @@ def _strip_own_macros(argv: list[str], since: float) -> None:
     """After a sagaz-dbt run, its package stays in dbt_packages/, so a passed-through
     command's manifest.json would list its macros: take them out again (best effort)."""
     from sagaz_dbt.args import DbtArgs
-    from sagaz_dbt.artifacts import strip_own_macros_file
+    from sagaz_dbt.artifacts import strip_own_macros_file, strip_own_results_file
     from sagaz_dbt.package import PACKAGE_NAME, packages_install_path
     from sagaz_dbt.runner import target_dir_of
 
@@ -245,6 +245,7 @@ def _strip_own_macros(argv: list[str], since: float) -> None:
         return
     if (packages_install_path(args.project_dir) / PACKAGE_NAME).is_dir():
         strip_own_macros_file(target_dir_of(args) / "manifest.json", since=since)
+        strip_own_results_file(target_dir_of(args) / "run_results.json", since=since)
 
 
 def _name_dbt_group() -> None:

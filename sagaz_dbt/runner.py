@@ -17,7 +17,13 @@ from typing import Any, Callable, Iterable
 
 from sagaz_dbt import selection
 from sagaz_dbt.args import DbtArgs
-from sagaz_dbt.artifacts import OwnMacrosHidden, ParseMessages, preserved_file, strip_own_macros_file
+from sagaz_dbt.artifacts import (
+    OwnMacrosHidden,
+    ParseMessages,
+    preserved_file,
+    strip_own_macros_file,
+    strip_own_results_file,
+)
 from sagaz_dbt.errors import ProjectError, UsageError
 from sagaz_dbt.faults import checkpoint
 
@@ -198,6 +204,7 @@ class DbtSession:
             own_macros.restore()
             if self.args.command == "retry":  # it parsed again itself: not our manifest object
                 strip_own_macros_file(self._target_dir() / "manifest.json", since=started)
+                strip_own_results_file(self._target_dir() / "run_results.json", since=started)
         results = list(getattr(res.result, "results", None) or [])
         return BuildOutcome(success=bool(res.success), exception=res.exception, results=results, tracker=tracker)
 

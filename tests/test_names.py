@@ -41,13 +41,16 @@ def _sagaz_names(result) -> list[str]:
 def test_long_and_multibyte_aliases_build_and_roll_back(engine, twins):
     plain, project = twins(engine, name="names")
     # Plain dbt-postgres races with itself on these names when two threads rebuild the long
-    # models at once (its relation cache moves both to the same cut backup name): serial.
+    # models at once (its relation cache moves both to the same cut backup name, "Cache
+    # inconsistency detected"): serial, for plain dbt and sagaz-dbt alike.  sagaz-dbt's
+    # override moves the cache entry on at once, which narrows dbt's window but cannot close
+    # it (the full suite under load hit it once in a parallel sagaz-dbt run).
     assert plain.dbt(*SERIAL).success and project.dbt(*SERIAL).success
     before = project.state()
     assert RELATIONS <= set(before), sorted(before)
 
     # Every model is rebuilt (kept under its sagaz name), then the test fails: rolled back.
-    failed = project.sagaz("--vars", "{day: 2, fail: true}")
+    failed = project.sagaz("--vars", "{day: 2, fail: true}", *SERIAL)
 
     assert failed.exit_code == 1 and failed.status == "rolled_back", (failed.error, project.last_output)
     assert_same_state(before, project.state(), "after rollback vs before")
@@ -62,7 +65,7 @@ def test_long_and_multibyte_aliases_build_and_roll_back(engine, twins):
 
     # The same build without the failure leaves what plain dbt leaves, twice in a row.
     for day in (2, 3):
-        ok = project.sagaz("--vars", f"{{day: {day}}}")
+        ok = project.sagaz("--vars", f"{{day: {day}}}", *SERIAL)
         assert ok.exit_code == 0 and ok.status == "committed", (ok.error, project.last_output)
         assert plain.dbt("--vars", f"{{day: {day}}}", *SERIAL).success
         assert_same_state(plain.state(), project.state(), f"sagaz-dbt vs plain dbt, day {day}")
