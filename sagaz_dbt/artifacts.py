@@ -145,13 +145,8 @@ def strip_own_macros_file(path: Path, since: float | None = None) -> None:
     parses with the package still in dbt_packages/.  dbt writes it with plain `json.dump`,
     so a load and dump of the edited document keeps dbt's format.  `since`: only a file
     written at or after that time (the command may not have written one)."""
-    import json
-
-    try:
-        if since is not None and path.stat().st_mtime < since:
-            return
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    document = _written_since(path, since)
+    if document is None:
         return
     macros = document.get("macros")
     if not isinstance(macros, dict):
@@ -188,21 +183,15 @@ def strip_own_macros_file(path: Path, since: float | None = None) -> None:
                 if uid not in out:
                     out.append(uid)
             depends_on["macros"] = out
-    with path.open("w", encoding="utf-8") as fh:
-        json.dump(document, fh)
+    _rewrite(path, document)
 
 
 def strip_own_results_file(path: Path, since: float | None = None) -> None:
     """`dbt retry` parses the project again itself, so it runs (and reports) the installed
     package's on-run-start guard, inert in a sagaz-dbt run: take its result out of the
     run_results.json it wrote, which then lists what plain `dbt retry` lists."""
-    import json
-
-    try:
-        if since is not None and path.stat().st_mtime < since:
-            return
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    document = _written_since(path, since)
+    if document is None:
         return
     results = document.get("results")
     if not isinstance(results, list):
@@ -212,5 +201,25 @@ def strip_own_results_file(path: Path, since: float | None = None) -> None:
     if len(kept) == len(results):
         return
     document["results"] = kept
+    _rewrite(path, document)
+
+
+def _written_since(path: Path, since: float | None) -> dict[str, Any] | None:
+    """The JSON artifact at `path`, if dbt wrote it at or after `since` (None: any time)."""
+    import json
+
+    try:
+        if since is not None and path.stat().st_mtime < since:
+            return None
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _rewrite(path: Path, document: dict[str, Any]) -> None:
+    """dbt writes its artifacts with plain `json.dump`: so do we, to keep its format."""
+    import json
+
     with path.open("w", encoding="utf-8") as fh:
         json.dump(document, fh)
