@@ -173,6 +173,18 @@ def console() -> Console:
     return out
 
 
+def rolled_back_verdict(report: RunReport) -> str:
+    """What a rollback can truthfully claim: every relation the run protected is back; what
+    it did not protect (tables hooks or --store-failures wrote, an empty schema it could not
+    drop) is named in the warnings, so the claim says so instead of covering the warehouse."""
+    if report.warnings:
+        return (
+            "every relation the run protected is exactly as it was before the run; "
+            f"{len(report.warnings)} warning(s) below name what it left as the run left it."
+        )
+    return "the warehouse is exactly as it was before the run."
+
+
 def print_summary(report: RunReport, out: Console) -> None:
     if events.is_json(out):
         _emit_summary(report, out)
@@ -188,10 +200,7 @@ def print_summary(report: RunReport, out: Console) -> None:
             f"[green]sagaz-dbt: run {report.run_id} committed[/green]: {len(report.steps)} relation(s) protected; {tail}"
         )
     elif report.status == "rolled_back":
-        out.print(
-            f"[red]sagaz-dbt: run {report.run_id} rolled back[/red]: the warehouse is exactly as it was "
-            "before the run."
-        )
+        out.print(f"[red]sagaz-dbt: run {report.run_id} rolled back[/red]: {rolled_back_verdict(report)}")
         table = Table(title=None, show_lines=False, header_style="bold")
         for col in ("relation", "node", "dbt status", "snapshot", "restored by"):
             table.add_column(col)
@@ -232,7 +241,7 @@ def _emit_summary(report: RunReport, out: Console) -> None:
         events.fire(
             out,
             events.RUN_ROLLED_BACK,
-            f"sagaz-dbt: run {report.run_id} rolled back: the warehouse is exactly as it was before the run",
+            f"sagaz-dbt: run {report.run_id} rolled back: {rolled_back_verdict(report)}",
             exit_code=report.exit_code,
             failed_nodes=[f.get("unique_id") for f in report.failed_nodes],
             steps=steps,

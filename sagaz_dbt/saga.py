@@ -185,15 +185,18 @@ class Saga:
         ordered = sorted(records, key=lambda r: r.seq, reverse=True)
         restore = [r.seq for r in ordered if touched is None or r.unique_id in touched]
         run_relations = {(r.schema, r.identifier) for r in records}
+        files_restored = 0
         try:
-            # Files outside the warehouse first, idempotently: a crash after this and before
-            # the transaction commits leaves them restored, and `recover` skips them.
-            for r in ordered:
-                entry = external_files.ExternalFile.from_detail(r.detail)
-                if entry is not None and r.seq in restore:
-                    external_files.restore(entry)
             with self.warehouse.transaction("sagaz_compensate"):
                 self._claim()
+                # Files outside the warehouse first (once the run is ours), idempotently: a
+                # crash after this and before the transaction commits leaves them restored,
+                # and `recover` skips them.
+                for r in ordered:
+                    entry = external_files.ExternalFile.from_detail(r.detail)
+                    if entry is not None and r.seq in restore:
+                        external_files.restore(entry)
+                        files_restored += 1
                 # Views outside the run that follow the current relation (Postgres binds them
                 # to its OID) move to the backup before the current relation is dropped, and
                 # then follow the backup's rename back to the original name.
@@ -221,8 +224,13 @@ class Saga:
             raise TornWarehouseError(
                 f"run {self.run_id} could not be rolled back: {diagnosis.describe(exc)}\n"
                 + (f"Cause: {hint}.\n" if hint else "")
-                + "Nothing of the rollback was applied (it runs in one transaction), and the "
-                "journal still holds every backup. Once the cause is fixed, run "
+                + (
+                    f"The files of {files_restored} external model(s) were already put back to their pre-run "
+                    "contents; nothing else of the rollback was applied (it runs in one transaction), and the "
+                    if files_restored
+                    else "Nothing of the rollback was applied (it runs in one transaction), and the "
+                )
+                + "journal still holds every backup. Once the cause is fixed, run "
                 "`sagaz-dbt recover` with the same --project-dir/--profiles-dir/--target."
             ) from exc
         _release_files([r for r in records if r.seq not in restore])

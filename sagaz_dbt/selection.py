@@ -84,11 +84,25 @@ def retry_nodes(project_dir: Path, target_path: str, params: dict[str, Any]) -> 
 def plan_for(command: str, plan: list[Any]) -> list[Any]:
     """`dbt retry` parses the project again itself, so the row-level backup pre-hooks that
     sagaz-dbt adds to its own manifest never reach the nodes it runs: such steps copy their
-    table before the run instead (and say so)."""
+    table before the run instead (and say so); materialized view models, which only a
+    pre-hook can keep, are refused."""
     if command != "retry":
         return plan
     from sagaz_dbt.strategies import Snapshot
 
+    from sagaz_dbt.errors import UsageError
+    from sagaz_dbt.hooks import MATERIALIZED_VIEW
+
+    kept_by_hook = [step for step in plan if step.materialized == MATERIALIZED_VIEW]
+    if kept_by_hook:
+        # The pre-hook that keeps a materialized view's pre-run rows would not run either,
+        # and there is no copy of a materialized view to fall back on: refuse, changing nothing.
+        names = ", ".join(step.unique_id for step in kept_by_hook[:5])
+        raise UsageError(
+            f"`sagaz-dbt retry` cannot protect materialized view models ({names}): dbt retry parses the "
+            "project again, without the pre-hook that keeps their pre-run rows. Nothing was changed; "
+            "re-run those nodes with `sagaz-dbt build --select ...` instead."
+        )
     out = []
     for step in plan:
         if step.snapshot.row_level:

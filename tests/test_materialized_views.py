@@ -135,3 +135,25 @@ def test_type_change_and_index_change_of_a_materialized_view_model(project: Call
     assert len(_indexes(proj, "totals_mv")) == 1 and _indexes(proj, "totals_mv") != indexes
     assert proj.query("select n from {schema}.hand_view") == [(3,)], "the view on the re-created MV is back"
     assert proj.leftovers() == []
+
+
+def test_retry_of_a_materialized_view_model_is_refused_and_changes_nothing(
+    project: Callable[..., Project],
+) -> None:
+    """`dbt retry` parses the project again, without the pre-hook that keeps a materialized
+    view's pre-run rows: sagaz-dbt retry must refuse such a node, not run it unprotected."""
+    proj = project("postgres", name="kinds")
+    for path, text in MODELS.items():
+        proj.write(path, text)
+    proj.write("models/needs_base.sql", "select id from {{ ref('base') }} where {{ 'no_such_col' if var('fail') else 'true' }}\n")
+    assert proj.sagaz().status == "committed", proj.last_output
+    failed = proj.sagaz("--vars", "{factor: 2, fail: true}")
+    assert failed.status == "rolled_back", proj.last_output
+    before = proj.state()
+
+    retried = proj.sagaz("--vars", "{factor: 2, fail: true}", command="retry")
+
+    assert retried.exit_code == 2 and retried.status == "not_started", (retried.error, proj.last_output)
+    assert "materialized view" in str(retried.error) and "model.kinds.totals_mv" in str(retried.error), retried.error
+    assert_same_state(before, proj.state(), "after the refused retry vs before it")
+    assert proj.leftovers() == []
