@@ -116,7 +116,7 @@ class OwnMacrosHidden:
             if not any(uid in self.hidden for uid in used):
                 continue
             self.rewritten.append((depends_on, used))
-            depends_on.macros = _without_own(used, self.hidden, macros)
+            depends_on.macros = _without_own(used, {u: m.name for u, m in self.hidden.items()}, macros)
 
     def restore(self) -> None:
         """Idempotent: the macros are back for the compensation and later invocations."""
@@ -127,11 +127,13 @@ class OwnMacrosHidden:
         self.rewritten.clear()
 
 
-def _without_own(used: list[str], own: dict[str, Any], macros: dict[str, Any]) -> list[str]:
+def _without_own(used: list[str], names: dict[str, str], macros: dict[str, Any]) -> list[str]:
+    """A node's macro list with each of our macros (`names`: uid -> macro name) replaced by
+    the `dbt` macro of that name plain dbt resolves to, when there is one."""
     out: list[str] = []
     for uid in used:
-        if uid in own:
-            uid = f"macro.dbt.{own[uid].name}"
+        if uid in names:
+            uid = f"macro.dbt.{names[uid]}"
             if uid not in macros:
                 continue
         if uid not in out:
@@ -172,17 +174,8 @@ def strip_own_macros_file(path: Path, since: float | None = None) -> None:
         for holder in (document.get(section) or {}).values():
             depends_on = holder.get("depends_on") if isinstance(holder, dict) else None
             used = depends_on.get("macros") if isinstance(depends_on, dict) else None
-            if not used or not any(uid in own for uid in used):
-                continue
-            out: list[str] = []
-            for uid in used:
-                if uid in own:
-                    uid = f"macro.dbt.{names[uid]}"
-                    if uid not in macros:
-                        continue
-                if uid not in out:
-                    out.append(uid)
-            depends_on["macros"] = out
+            if used and any(uid in own for uid in used):
+                depends_on["macros"] = _without_own(used, names, macros)
     _rewrite(path, document)
 
 

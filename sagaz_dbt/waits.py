@@ -85,6 +85,11 @@ _blocked = threading.Event()
 _pending = threading.Event()
 
 
+#: How often the wait looks up from the socket, and how long a cancel may go unanswered.
+_POLL_SECONDS = 0.5
+_CANCEL_GRACE_SECONDS = 5.0
+
+
 def _interruptible_wait(conn: Any) -> None:
     """psycopg2.extras.wait_select, remembering that an interrupt cancelled the statement
     (psycopg2 then reports a QueryCanceledError, which `reraise_interrupt` turns back)."""
@@ -92,19 +97,27 @@ def _interruptible_wait(conn: Any) -> None:
 
     from psycopg2.extensions import POLL_OK, POLL_READ, POLL_WRITE
 
+    cancelled_at: float | None = None
     while True:
         try:
             state = conn.poll()
             if state == POLL_OK:
                 return
             if state == POLL_READ:
-                select.select([conn.fileno()], [], [])
+                select.select([conn.fileno()], [], [], _POLL_SECONDS)
             elif state == POLL_WRITE:
-                select.select([], [conn.fileno()], [])
+                select.select([], [conn.fileno()], [], _POLL_SECONDS)
             else:
                 raise conn.OperationalError(f"bad state from poll: {state}")
+            if cancelled_at is not None and time.monotonic() - cancelled_at > _CANCEL_GRACE_SECONDS:
+                # The server never answered the cancel (a partitioned network): give up on the
+                # connection; its transaction commits nothing and the server rolls it back.
+                raise KeyboardInterrupt("the cancelled statement did not end; connection abandoned")
         except KeyboardInterrupt:
+            if cancelled_at is not None:
+                raise  # a second interrupt, or the cancel went unanswered: stop waiting now
             _interrupt.set()
+            cancelled_at = time.monotonic()
             conn.cancel()  # the server answers with an error, which ends the loop
 
 
