@@ -178,13 +178,13 @@ def test_unquoted_identifiers_are_found_as_the_engine_folds_them(project):
     before = proj.state()
     assert "{schema}.mixedcase" in before, sorted(before)
 
-    failed = proj.sagaz("--vars", "{day: 2, fail: true}")
+    failed = proj.sagaz("--vars", "{day: 2, fail: true}", *SERIAL)
 
     assert failed.exit_code == 1 and failed.status == "rolled_back", (failed.error, proj.last_output)
     actions = {s.step.unique_id: s.action for s in failed.saga.steps}
     assert actions["model.names.mixed"] == "swapped back", actions
     assert_same_state(before, proj.state(), "after rollback vs before")
-    ok = proj.sagaz("--vars", "{day: 2}")
+    ok = proj.sagaz("--vars", "{day: 2}", *SERIAL)
     assert ok.exit_code == 0 and ok.status == "committed", (ok.error, proj.last_output)
     assert proj.query("select sum(amount) from {schema}.mixedcase") == [(120,)]
     assert proj.leftovers() == []
