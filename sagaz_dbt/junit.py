@@ -25,6 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from sagaz_dbt.vocabulary import is_restoring
+
 ROLLBACK_CLASSNAME = "sagaz_dbt"
 ROLLBACK_NAME = "rollback"
 
@@ -36,13 +38,6 @@ _SKIPPED = {"skipped"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd]")
 
-#: Step actions that mean the run had changed the relation and sagaz-dbt put it back
-#: (variants carry a detail in parentheses: "rows restored (keys)").
-RESTORING = ("swapped back", "rows restored", "copy swapped in", "dropped")
-
-
-def is_restoring(action: str) -> bool:
-    return str(action).startswith(RESTORING)
 
 
 def clean(text: Any) -> str:

@@ -26,11 +26,12 @@ from sagaz_dbt.journal import Journal, RunRecord, RunStatus, StepRecord
 from sagaz_dbt.lock import LockLostError, RunTakenOverError
 from sagaz_dbt.ownership import Owner
 from sagaz_dbt.plan import PlannedStep
+from sagaz_dbt.vocabulary import StepAction
 from sagaz_dbt.warehouse import Warehouse
 
 SAGAZ_MARK = "__sagaz_"
 #: The action of a step whose relation and backup were gone, accepted by the user.
-MISSING_ACCEPTED = "missing (accepted)"
+MISSING_ACCEPTED = StepAction.MISSING_ACCEPTED.value
 
 #: Called with (done, total) after a rollback or recovery, for progress output.
 Progress = Callable[[int, int], None]

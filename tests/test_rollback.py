@@ -6,6 +6,7 @@ import pytest
 
 from helpers import ENGINES
 from helpers.project import Project, assert_same_state
+from sagaz_dbt.vocabulary import is_restoring
 
 SINGULAR_TEST = "test.shop.assert_revenue_reconciles"
 
@@ -19,9 +20,6 @@ FAILURES = {
     "full_refresh_with_failure": (["--full-refresh", "--vars", "{fail_singular: true}"], SINGULAR_TEST),
 }
 
-#: Step actions that mean "this relation had been changed by the run and was put back"
-#: ("rows restored" may carry the snapshot mode: "rows restored (keys)").
-RESTORING = ("swapped back", "rows restored", "copy swapped in", "dropped")
 
 
 def actions(result) -> dict[str, str]:
@@ -29,7 +27,7 @@ def actions(result) -> dict[str, str]:
 
 
 def restoring(action: str) -> bool:
-    return action.startswith(RESTORING)
+    return is_restoring(action)
 
 
 def assert_rolled_back(project: Project, result, before: dict, failing: str) -> None:
