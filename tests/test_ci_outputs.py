@@ -408,22 +408,3 @@ def test_colours_follow_dbt_and_no_color(tokens, env, colored, monkeypatch: pyte
     out = events.console_for(tokens, Console(file=buffer, force_terminal=True, color_system="standard"))
     out.print("[red]rolled back[/red]")
     assert ("\x1b[" in buffer.getvalue()) is colored
-
-
-@pytest.mark.parametrize(
-    "action, restoring",
-    [
-        ("swapped back", True),
-        ("rows restored", True),
-        ("rows restored (keys)", True),
-        ("rows restored (current)", True),
-        ("copy swapped in", True),
-        ("dropped", True),
-        ("untouched", False),
-        ("released", False),
-        ("retained", False),
-        ("no backup", False),
-    ],
-)
-def test_which_actions_count_as_restored(action: str, restoring: bool) -> None:
-    assert junit.is_restoring(action) is restoring
