@@ -26,10 +26,6 @@ def actions(result) -> dict[str, str]:
     return {s.step.unique_id: s.action for s in result.saga.steps}
 
 
-def restoring(action: str) -> bool:
-    return is_restoring(action)
-
-
 def assert_rolled_back(project: Project, result, before: dict, failing: str) -> None:
     assert result.exit_code == 1, f"{result.status}: {result.error}\n{project.last_output}"
     assert result.status == "rolled_back", result.error
@@ -59,7 +55,7 @@ def test_failed_second_build_restores_everything(engine, built, subtests):
 
             assert_rolled_back(project, result, before, failing)
             # The run did change relations before it failed: the rollback had real work to do.
-            restored = {uid: a for uid, a in actions(result).items() if restoring(a)}
+            restored = {uid: a for uid, a in actions(result).items() if is_restoring(a)}
             assert restored, actions(result)
             if failure == "failing_generic_test_on_seed":
                 # The seed was reloaded before its test failed; downstream nodes were skipped.
