@@ -20,7 +20,7 @@ from typing import Any, Iterator, Sequence
 from rich.console import Console
 from rich.markup import escape
 
-from sagaz_dbt import events, external_files, outputs, package, report, sqltext, validate
+from sagaz_dbt import events, external_files, outputs, package, report, validate
 from sagaz_dbt.args import DbtArgs
 from sagaz_dbt.databases import refuse_other_databases
 from sagaz_dbt.faults import checkpoint
@@ -34,7 +34,7 @@ from sagaz_dbt.errors import (
 )
 from sagaz_dbt.interrupts import interrupts_deferred, sigterm_as_interrupt
 from sagaz_dbt.journal import UNFINISHED, Journal, RunRecord, RunStatus, StepRecord
-from sagaz_dbt.lock import PROCESS_LOCK, LockLostError, RunTakenOverError, TargetLock, lock_for, target_lock
+from sagaz_dbt.lock import PROCESS_LOCK, LockLostError, RunTakenOverError, TargetLock, target_lock
 from sagaz_dbt.ownership import Owner, OwnerAliveError, owner_alive
 from sagaz_dbt import waits
 from sagaz_dbt.options import SagazOptions, split_args
@@ -151,7 +151,7 @@ class Target:
         params = self.args.params
         return RunContext(
             full_refresh=self.args.full_refresh,
-            adapter_type=self.warehouse.adapter_type,
+            engine=self.warehouse.engine,
             event_time_start=params.get("event_time_start"),
             event_time_end=params.get("event_time_end"),
         )
@@ -194,7 +194,7 @@ def open_target(
         session = DbtSession(dbt_args)
         manifest = session.parse()
     warehouse = Warehouse(manifest)
-    warehouse.locking = lock_for(warehouse)
+    warehouse.locking = warehouse.engine.lock(warehouse)  # an unsupported adapter is refused here
     warehouse.waits = waits.WaitPolicy(lock_timeout=options.lock_timeout)
     config = warehouse.config
     return Target(
@@ -241,7 +241,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 collector = hook_relations.HookWriteCollector(
                     hook_relations.nodes_with_hooks(target.session.manifest, selected)
                 )
-                refuse_other_databases(plan, target.journal.database, target.warehouse.adapter_type)
+                refuse_other_databases(plan, target.journal.database, target.warehouse.engine)
                 phase = "arming"
                 plan = _back_up_external_files(target, plan, run_id)
                 try:
@@ -612,7 +612,7 @@ def _hook_writes(
     own = {p.unique_id: hook_relations.RelationName(p.identifier, p.schema, p.database) for p in plan}
     return hook_relations.hook_writes(
         collector.statements,
-        sqltext.dialect_for(target.warehouse.adapter_type),
+        target.warehouse.engine.sqlglot_dialect,
         own,
         protected,
         journal_schema=target.journal.schema,

@@ -14,17 +14,15 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from sagaz_dbt.engines import Engine
 from sagaz_dbt.errors import UsageError
 from sagaz_dbt.plan import PlannedStep
 
-#: Engines whose transactions may write several databases at once (none so far: DuckDB
-#: refuses it, and dbt-postgres cannot reach another database at all).
-MULTI_DATABASE_TRANSACTIONS: frozenset[str] = frozenset()
-
-
-def refuse_other_databases(plan: Iterable[PlannedStep], journal_database: str, adapter_type: str) -> None:
-    """Raise a UsageError (exit 2, nothing changed) if a step writes outside the journal's database."""
-    if adapter_type in MULTI_DATABASE_TRANSACTIONS:
+def refuse_other_databases(plan: Iterable[PlannedStep], journal_database: str, engine: Engine) -> None:
+    """Raise a UsageError (exit 2, nothing changed) if a step writes outside the journal's
+    database, on an engine whose transactions cannot write several (none so far can: DuckDB
+    refuses it, and dbt-postgres cannot reach another database at all)."""
+    if engine.multi_database_transactions:
         return
     home = journal_database.lower()  # DuckDB and Postgres-unquoted database names: case-insensitive here
     outside = [step for step in plan if (step.database or journal_database).lower() != home]
@@ -34,7 +32,7 @@ def refuse_other_databases(plan: Iterable[PlannedStep], journal_database: str, a
     more = f" and {len(outside) - 5} more" if len(outside) > 5 else ""
     raise UsageError(
         f"this run writes to a database other than {journal_database}, where its journal lives: {shown}{more}. "
-        f"A {adapter_type} transaction can write only one database, so sagaz-dbt could not release or roll "
+        f"A {engine.adapter_type} transaction can write only one database, so sagaz-dbt could not release or roll "
         "back such a run in one step, and refuses it before changing anything. Build only the models of "
         f"{journal_database} through sagaz-dbt (--select/--exclude), and the others with plain dbt or in a "
         "profile whose main database is theirs."

@@ -235,26 +235,16 @@ def _project_target_path(project_dir: Path) -> str:
 
 
 def release_connections() -> None:
-    """Close every connection dbt left open in this process.
-
-    dbt-duckdb keeps the database open between invocations (a process-wide environment),
-    which holds DuckDB's file lock; a library caller (or the next process) needs it back.
-    """
+    """Close every connection dbt left open in this process, including what an engine's
+    adapter keeps between invocations (dbt-duckdb's open database holds the file lock, which
+    a library caller, or the next process, needs back)."""
     from dbt.adapters.factory import FACTORY
 
+    from sagaz_dbt.engines import known_engines
+
     FACTORY.reset_adapters()
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
-    except ImportError:  # dbt-duckdb not installed
-        return
-    with DuckDBConnectionManager._LOCK:
-        env = DuckDBConnectionManager._ENV
-        DuckDBConnectionManager._ENV = None
-    if env is not None:
-        try:
-            env.close()
-        except Exception:  # closing is best effort: the handle may already be gone
-            pass
+    for engine in known_engines():
+        engine.release_connections()
 
 
 def _explain(exc: BaseException | None) -> str:

@@ -268,7 +268,7 @@ class Saga:
         """The build succeeded: keep views that read a replaced relation working, then drop
         every backup and copy (or retain them for `sagaz-dbt rollback`)."""
         outcome = SagaOutcome(self.run_id, RunStatus.COMMITTED)
-        if self.warehouse.binds_views_to_oids:
+        if self.warehouse.engine.binds_views_to_oids:
             outcome.warnings.extend(self._repoint_after_success([r for r in records if r.kept_identifier]))
         checkpoint("committing")
         ordered = sorted(records, key=lambda r: r.seq, reverse=True)
@@ -314,7 +314,7 @@ class Saga:
 
         forward (after success): views on the kept backup move to the new relation.
         backward (rollback): views on the current relation move to the kept backup."""
-        if not records or not self.warehouse.binds_views_to_oids:
+        if not records or not self.warehouse.engine.binds_views_to_oids:
             return {}
         by_seq = {r.seq: r for r in records}
         pairs = [
@@ -420,7 +420,7 @@ class Saga:
 
     @property
     def _dialect(self) -> str:
-        return sqltext.dialect_for(self.warehouse.adapter_type)
+        return self.warehouse.engine.sqlglot_dialect
 
 
 def _release_files(records: list[StepRecord]) -> None:

@@ -7,11 +7,6 @@ Postgres views to re-point), and the import is a tenth of a second of every star
 from __future__ import annotations
 
 
-def dialect_for(adapter_type: str) -> str:
-    """sqlglot's dialect for a dbt adapter (the engines sagaz-dbt supports)."""
-    return "postgres" if adapter_type == "postgres" else "duckdb"
-
-
 def qualify_ddl(ddl: str, database: str, schema: str, dialect: str) -> str:
     """`CREATE INDEX i ON t(c)` or `CREATE TABLE s.t(... REFERENCES s.p(id))` as the catalog
     reports it, with every table fully qualified, so it recreates the object on the right

@@ -9,9 +9,12 @@ connections and transactions and converts results to Python values.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 from sagaz_dbt.errors import WarehouseError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sagaz_dbt.engines import Engine
 
 PACKAGE = "sagaz_dbt"
 
@@ -40,9 +43,12 @@ class Warehouse:
         return str(self.adapter.type())
 
     @property
-    def binds_views_to_oids(self) -> bool:
-        """Postgres views follow a renamed table; DuckDB views re-bind by name."""
-        return self.adapter_type == "postgres"
+    def engine(self) -> "Engine":
+        """The adapter's Engine: its capabilities as data, and its lock.  Raises (exit 2)
+        for an adapter sagaz-dbt does not support."""
+        from sagaz_dbt.engines import for_adapter
+
+        return for_adapter(self.adapter_type)
 
     @property
     def database(self) -> str:

@@ -26,7 +26,7 @@ import pytest
 from rich.console import Console
 
 import sagaz_dbt.api
-from sagaz_dbt.lock import lock_key
+from sagaz_dbt.engines.postgres import lock_key
 from sagaz_dbt.runner import release_connections
 
 from helpers.postgres import PgDatabase

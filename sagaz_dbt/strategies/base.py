@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from sagaz_dbt.engines import Engine
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -42,7 +44,7 @@ class RunContext:
     what dbt writes, the engine, and when the run started (microbatch windows hang on it)."""
 
     full_refresh: bool = False
-    adapter_type: str = ""
+    engine: Engine | None = None  # None only where no node of a model is planned (hook relations)
     event_time_start: datetime | None = None
     event_time_end: datetime | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
@@ -63,8 +65,16 @@ def effective_full_refresh(node: Any, run: RunContext) -> bool:
     return bool(configured) if configured is not None else run.full_refresh
 
 
+def rebuilt_in_place(node: Any, run: RunContext) -> bool:
+    """Whether dbt's adapter rebuilds this table in place instead of by the rename swap
+    (dbt-duckdb, for a table with an enforced foreign-key contract): its pre-run state must
+    then be copied, as no backup rename happens to keep."""
+    engine = run.engine
+    return engine is not None and engine.rebuilds_foreign_key_tables_in_place and has_foreign_key_contract(node)
+
+
 def has_foreign_key_contract(node: Any) -> bool:
-    """An enforced contract with a foreign key makes dbt-duckdb rebuild the table in place."""
+    """An enforced contract with a foreign key.""" 
     contract = getattr(node.config, "contract", None)
     if not getattr(contract, "enforced", False):
         return False

@@ -36,16 +36,17 @@ from sagaz_dbt.strategies.base import (
     Strategy,
     as_columns,
     effective_full_refresh,
-    has_foreign_key_contract,
+    rebuilt_in_place,
     sagaz_meta,
 )
+from sagaz_dbt.engines import MicrobatchWrite
 from sagaz_dbt.strategies.keys import columns_of
 
 
 class IncrementalStrategy(Strategy):
     def snapshot(self, node: Any, run: RunContext) -> Snapshot:
         if effective_full_refresh(node, run):
-            return Snapshot("copy") if has_foreign_key_contract(node) else Snapshot("swap")
+            return Snapshot("copy") if rebuilt_in_place(node, run) else Snapshot("swap")
         config = node.config
         meta = sagaz_meta(node)
         if meta.get("snapshot") == "copy":
@@ -54,8 +55,11 @@ class IncrementalStrategy(Strategy):
         if str(getattr(node, "language", "sql")) != "sql":
             return _copy(node, "it is a Python model")
         if strategy == "microbatch":
-            if run.adapter_type != "duckdb":
-                return _copy(node, f"microbatch on {run.adapter_type} merges by unique_key, beyond the batch window")
+            assert run.engine is not None
+            if run.engine.microbatch is not MicrobatchWrite.WINDOW:
+                return _copy(
+                    node, f"microbatch on {run.engine.adapter_type} merges by unique_key, beyond the batch window"
+                )
             return Snapshot("window", window=microbatch_window(node, run))
         if str(getattr(config, "on_schema_change", None) or "ignore") == "sync_all_columns":
             return _copy(node, "on_schema_change: sync_all_columns can change column types")
@@ -66,7 +70,8 @@ class IncrementalStrategy(Strategy):
             keys = as_columns(config.get("partition_by") if hasattr(config, "get") else None)
         if not keys:
             return _copy(node, f"{strategy} has no key to scope its backup; set meta.sagaz.partition_by")
-        columns = columns_of(keys, run.adapter_type)  # the config is SQL: '"order"', 'ID'
+        assert run.engine is not None
+        columns = columns_of(keys, run.engine)  # the config is SQL: '"order"', 'ID'
         if columns is None:
             return _copy(node, f"its key {', '.join(keys)} is not a list of columns")
         return Snapshot("keys", key_columns=columns)

@@ -13,27 +13,16 @@ to scope a backup by: the caller falls back to copying the table.
 from __future__ import annotations
 
 import re
-from enum import Enum
+
+from sagaz_dbt.engines import Engine, UnquotedCase
 
 _BARE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 _QUOTED = re.compile(r'^"((?:[^"]|"")+)"$')
 
 
-class UnquotedCase(Enum):
-    """How an engine reads an unquoted identifier."""
-
-    LOWER = "lower"  # folded to lower case (Postgres, the SQL standard's Postgres variant)
-    INSENSITIVE = "insensitive"  # matched case-insensitively, quoted or not (DuckDB)
 
 
-#: Per engine, as data; an engine not listed reads identifiers the SQL-standard way Postgres does.
-UNQUOTED_CASE: dict[str, UnquotedCase] = {
-    "postgres": UnquotedCase.LOWER,
-    "duckdb": UnquotedCase.INSENSITIVE,
-}
-
-
-def column_of(key: str, adapter_type: str) -> str | None:
+def column_of(key: str, engine: Engine) -> str | None:
     """The column an entry of `unique_key` names, or None if it names no single column."""
     text = key.strip()
     quoted = _QUOTED.match(text)
@@ -41,11 +30,10 @@ def column_of(key: str, adapter_type: str) -> str | None:
         return quoted.group(1).replace('""', '"')
     if not _BARE.match(text):
         return None
-    case = UNQUOTED_CASE.get(adapter_type, UnquotedCase.LOWER)
-    return text.lower() if case is UnquotedCase.LOWER else text
+    return text.lower() if engine.unquoted_case is UnquotedCase.LOWER else text
 
 
-def columns_of(keys: tuple[str, ...], adapter_type: str) -> tuple[str, ...] | None:
+def columns_of(keys: tuple[str, ...], engine: Engine) -> tuple[str, ...] | None:
     """Every key's column, or None when one of them is not a column."""
-    out = tuple(column_of(k, adapter_type) for k in keys)
+    out = tuple(column_of(k, engine) for k in keys)
     return None if any(c is None for c in out) else out  # type: ignore[return-value]
