@@ -21,6 +21,10 @@
   {%- set kept = sagaz_dbt.kept_relation(existing) -%}
   {%- do sagaz_dbt.claim_name(step, kept.identifier, true, memo, owners) -%}
   {%- do out.update({'kept_identifier': kept.identifier}) -%}
+  {%- if sagaz_dbt.moves_relations_across_schemas() -%}
+    {#- The rename override (or the materialized-view pre-hook) moves it there. -#}
+    {%- do out.update({'kept_schema': sagaz_dbt.ensure_backup_schema(existing, memo)}) -%}
+  {%- endif -%}
 
   {%- if existing.is_materialized_view -%}
     {#- dbt may change its indexes in place (matviews.sql). -#}
@@ -31,6 +35,7 @@
     {%- set in_place = adapter.dispatch('rebuilt_in_place', 'sagaz_dbt')(existing) -%}
     {%- if step.kind in ('keys', 'current') and not in_place -%}
       {#- The node's pre-hook takes these, inside its own transaction. -#}
+      {%- do out.update({'backup_schema': sagaz_dbt.ensure_backup_schema(existing, memo)}) -%}
       {%- do out.update({
             'copy_identifier': sagaz_dbt.copy_relation(existing).identifier,
             'keys_identifier': sagaz_dbt.sagaz_identifier(existing.identifier, 'ky', sagaz_dbt.run_token())}) -%}
@@ -41,6 +46,7 @@
       {%- set window = step.kind == 'window' and not in_place -%}
       {%- set copy = sagaz_dbt.copy_relation(existing) -%}
       {%- do sagaz_dbt.claim_name(step, copy.identifier, true, memo, owners) -%}
+      {%- do out.update({'backup_schema': sagaz_dbt.ensure_backup_schema(existing, memo)}) -%}
       {%- call statement('sagaz_copy', auto_begin=True) -%}
         create table {{ copy }} as select * from {{ existing }} as sagaz_t
         {%- if window %} where {{ sagaz_dbt.window_filter('sagaz_t', step.window) }}{% endif %}
@@ -162,10 +168,27 @@
           ~ ". Give one of them another alias, then run again. Nothing was changed.") -%}
   {%- endif -%}
   {%- do owners.update({slot: who}) -%}
-  {%- if is_backup and sagaz_dbt.find_relation(step.database, step.schema, name, memo) is not none -%}
+  {%- if is_backup and (sagaz_dbt.find_relation(step.database, step.schema, name, memo) is not none
+        or sagaz_dbt.find_relation(step.database, sagaz_dbt.backup_schema_name(step.schema), name, memo) is not none) -%}
     {%- do exceptions.raise_compiler_error("sagaz-dbt: refusing to arm: " ~ step.schema ~ "." ~ name
           ~ " (the backup name of " ~ who ~ ") already exists, left by another run or made by hand."
           ~ " Drop it if it is not needed (`sagaz-dbt recover` first, if a run was interrupted), then run again."
           ~ " Nothing was changed.") -%}
   {%- endif -%}
+{%- endmacro %}
+
+
+{% macro ensure_backup_schema(relation, memo) -%}
+  {#- The run's backup schema of `relation`'s schema (naming.sql), created once per run in
+      the arming transaction, so the journal that names it commits with it.  Returns its name. -#}
+  {%- set memo = {} if memo is none else memo -%}
+  {%- set schema_relation = sagaz_dbt.in_backup_schema(relation).without_identifier() -%}
+  {%- set slot = ('backup_schema', (relation.database | lower), schema_relation.schema) -%}
+  {%- if slot not in memo -%}
+    {%- call statement('sagaz_backup_schema', auto_begin=True) -%}
+      {{ adapter.dispatch('create_journal_schema', 'sagaz_dbt')(schema_relation) }}
+    {%- endcall -%}
+    {%- do memo.update({slot: true}) -%}
+  {%- endif -%}
+  {{- return(schema_relation.schema) -}}
 {%- endmacro %}

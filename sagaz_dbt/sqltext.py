@@ -29,8 +29,11 @@ def qualify_ddl(ddl: str, database: str, schema: str, dialect: str) -> str:
     return tree.sql(dialect=dialect)
 
 
-def repoint_view(definition: str, schema: str, old_name: str, new_name: str, dialect: str) -> str:
-    """A view's SELECT with every reference to `schema.old_name` pointed at `schema.new_name`.
+def repoint_view(
+    definition: str, schema: str, old_name: str, new_name: str, dialect: str, new_schema: str | None = None
+) -> str:
+    """A view's SELECT with every reference to `schema.old_name` pointed at
+    `new_schema.new_name` (`schema.new_name` without `new_schema`).
 
     Postgres prints a view's definition with the names of the relations its OIDs point to;
     after dbt renamed a table to our backup name, that name is the backup's.  Column
@@ -47,6 +50,8 @@ def repoint_view(definition: str, schema: str, old_name: str, new_name: str, dia
         if table.db and table.db != schema:
             continue
         table.set("this", exp.to_identifier(new_name, quoted=True))
+        if new_schema is not None and new_schema != schema:
+            table.set("db", exp.to_identifier(new_schema, quoted=True))
         if not table.alias:
             renamed_unaliased = True
     if renamed_unaliased:
