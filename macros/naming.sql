@@ -141,6 +141,14 @@
   {{- return(true) -}}
 {%- endmacro %}
 
+{% macro keeps_backups() -%}
+  {#- Whether the rename override keeps dbt's backup under a sagaz name (zero copy).  Not
+      with vars.sagaz.isolate_backups on an engine that cannot move it out of the user's
+      schema: the table was copied into the backup schema while arming, and dbt drops its
+      own backup as plain dbt does. -#}
+  {{- return(sagaz_dbt.moves_relations_across_schemas() or env_var('SAGAZ_DBT_ISOLATE_BACKUPS', '') == '') -}}
+{%- endmacro %}
+
 {% macro kept_home(kept) -%}
   {#- Where a kept relation stays for the rest of the run. -#}
   {%- if sagaz_dbt.moves_relations_across_schemas() -%}

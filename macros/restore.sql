@@ -26,6 +26,14 @@
   {%- elif copy is not none -%}
     {%- do sagaz_dbt.flush(script) -%}
     {{- return(sagaz_dbt.restore_from_copy(current, copy, step, script)) -}}
+  {%- elif detail.get('view_sql') -%}
+    {#- A view recorded by its DDL (isolate_backups on DuckDB). -#}
+    {%- if current is not none -%}
+      {%- do sagaz_dbt.queue_drop(script, current) -%}
+    {%- endif -%}
+    {%- do script.append(detail.view_sql) -%}
+    {%- do adapter.cache_added(sagaz_dbt.step_home(step, 'view')) -%}
+    {{- return('recreated') -}}
   {%- elif current is none -%}
     {#- It existed before the run, and neither it nor a backup exists: never guess. -#}
     {{- return('missing') -}}

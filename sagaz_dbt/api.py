@@ -54,6 +54,7 @@ RUN_ID_ENV = "SAGAZ_DBT_RUN_ID"
 _UNFINISHED_PHASES = ("building", "compensating", "releasing")
 #: Where the armed overrides find this run's journal.
 JOURNAL_ENV = "SAGAZ_DBT_JOURNAL"
+ISOLATE_ENV = "SAGAZ_DBT_ISOLATE_BACKUPS"
 
 
 @dataclass
@@ -237,6 +238,9 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 saga.guard = lambda: _still_owner(target, saga, out)
                 plan = selection.plan_for(command, make_plan(target.session.manifest, selected, target.run_context()))
                 protected = _protected(target)
+                saga.isolate_backups = _isolate_backups(target)
+                # read by the rename override during the build (see macros/naming.sql)
+                os.environ[ISOLATE_ENV] = "1" if saga.isolate_backups else ""
                 plan += hook_relations.planned_steps(protected, start_seq=len(plan), **_defaults(target))
                 collector = hook_relations.HookWriteCollector(
                     hook_relations.nodes_with_hooks(target.session.manifest, selected)
@@ -537,6 +541,7 @@ def _armed(run_id: str | None) -> Iterator[None]:
         yield
     finally:
         os.environ.pop(JOURNAL_ENV, None)
+        os.environ.pop(ISOLATE_ENV, None)
         if previous is None:
             os.environ.pop(RUN_ID_ENV, None)
         else:
@@ -596,6 +601,13 @@ def _hook_relation_ids(plan: list[PlannedStep]) -> set[str]:
 def _protected(target: Target) -> list[hook_relations.RelationName]:
     config = target.warehouse.config
     return hook_relations.protected_relations(
+        dict(getattr(config, "cli_vars", None) or {}), dict(config.vars.to_dict() or {}), str(config.project_name)
+    )
+
+
+def _isolate_backups(target: Target) -> bool:
+    config = target.warehouse.config
+    return hook_relations.isolate_backups(
         dict(getattr(config, "cli_vars", None) or {}), dict(config.vars.to_dict() or {}), str(config.project_name)
     )
 

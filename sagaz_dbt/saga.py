@@ -70,6 +70,8 @@ class Saga:
         self.expected = RunStatus.BUILDING
         #: Checks, just before a phase commits, that this process still holds the target.
         self.guard = guard
+        #: vars.sagaz.isolate_backups (hook_relations.isolate_backups): no backup in place.
+        self.isolate_backups = False
 
     def _claim(self) -> None:
         """Make the run ours inside the phase's transaction, or abort the phase: exactly one
@@ -105,6 +107,7 @@ class Saga:
             armed = self._call(
                 "arm_run",
                 run=run.__dict__,
+                isolate=self.isolate_backups,
                 steps=[
                     {
                         "database": p.database,
@@ -161,6 +164,12 @@ class Saga:
                 **(
                     {"create_sql": sqltext.qualify_ddl(out["create_sql"], planned.database, planned.schema, self._dialect)}
                     if out.get("create_sql")
+                    else {}
+                ),
+                # a view recorded instead of kept in place (isolate_backups on DuckDB)
+                **(
+                    {"view_sql": sqltext.qualify_created(out["view_sql"], planned.database, planned.schema, self._dialect)}
+                    if out.get("view_sql")
                     else {}
                 ),
             },

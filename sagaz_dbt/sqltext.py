@@ -21,11 +21,36 @@ def qualify_ddl(ddl: str, database: str, schema: str, dialect: str) -> str:
 
     tree = sqlglot.parse_one(ddl, dialect=dialect)
     for table in tree.find_all(exp.Table):
-        if not table.args.get("db"):
-            table.set("db", exp.to_identifier(schema, quoted=True))
-        if not table.args.get("catalog"):
-            table.set("catalog", exp.to_identifier(database, quoted=True))
-        table.set("this", exp.to_identifier(table.name, quoted=True))
+        _qualify(table, database, schema)
+    return tree.sql(dialect=dialect)
+
+
+def _qualify(table: object, database: str, schema: str) -> None:
+    """A sqlglot Table, fully qualified and quoted (its missing parts: `database.schema`)."""
+    from sqlglot import exp
+
+    assert isinstance(table, exp.Table)
+    if not table.args.get("db"):
+        table.set("db", exp.to_identifier(schema, quoted=True))
+    if not table.args.get("catalog"):
+        table.set("catalog", exp.to_identifier(database, quoted=True))
+    table.set("this", exp.to_identifier(table.name, quoted=True))
+
+
+def qualify_created(ddl: str, database: str, schema: str, dialect: str) -> str:
+    """`CREATE VIEW v AS ...` as the catalog reports it (DuckDB leaves out the catalog, and
+    the schema when it is `main`), with only the created relation's name fully qualified:
+    the body stays as the engine bound it (a CTE's name must stay unqualified)."""
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(ddl, dialect=dialect)
+    created = tree.this
+    if isinstance(created, exp.Schema):
+        created = created.this
+    if not isinstance(tree, exp.Create) or not isinstance(created, exp.Table):
+        raise ValueError(f"not a CREATE statement: {ddl[:80]!r}")
+    _qualify(created, database, schema)
     return tree.sql(dialect=dialect)
 
 

@@ -107,3 +107,22 @@ def test_duckdb_zero_copy_backups_are_the_only_difference(twins):
     assert set(_census(plain)) <= set(_census(sagaz))
     assert sagaz.leftovers() == []
     assert sagaz.schemas() == plain.schemas()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_failed_build_is_restored_from_the_backup_schema(engine, built):
+    """The rollback puts every relation back from where the run kept it (Postgres: moved out
+    of the backup schema; DuckDB with isolate_backups: rows from copies, views from their
+    DDL), the census included, and drops the run's backup schema."""
+    p = built(engine)
+    _with_census(p, isolate=engine == "duckdb")
+    assert p.dbt().success
+    before, schemas = p.state(), p.schemas()
+    p.use_seed_data("day2")
+
+    result = p.sagaz("--vars", "{fail_singular: true}")
+
+    assert result.status == "rolled_back", f"{result.status}: {result.error}\n{p.last_output}"
+    assert_same_state(before, p.state(), "after the rollback")
+    assert p.leftovers() == []
+    assert p.schemas() == schemas
