@@ -15,6 +15,8 @@ without it, only `__sagaz_`-first names are (by design, README).
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from helpers import ENGINES
@@ -126,3 +128,45 @@ def test_a_failed_build_is_restored_from_the_backup_schema(engine, built):
     assert_same_state(before, p.state(), "after the rollback")
     assert p.leftovers() == []
     assert p.schemas() == schemas
+
+
+def _to_old_layout(p: Project, run_id: str) -> int:
+    """Turn a crashed run's journal and backups into what sagaz-dbt wrote before backup
+    schemas: every backup in its step's own schema, and no `kept_schema`/`backup_schema`."""
+    moved = 0
+    for seq, schema, detail in p.query(f"select seq, schema_name, detail from sagaz.sagaz_steps where run_id = '{run_id}'"):
+        data = json.loads(detail) if detail else {}
+        for where in {data.pop("kept_schema", None), data.pop("backup_schema", None)} - {None}:
+            for name, kind in p.query(
+                f"select table_name, table_type from information_schema.tables where table_schema = '{where}'"
+            ):
+                if p.engine == "postgres":
+                    what = {"VIEW": "view", "BASE TABLE": "table"}[kind]
+                    p.execute(f'alter {what} "{where}"."{name}" set schema "{schema}"')
+                else:
+                    p.execute(f'create table "{schema}"."{name}" as select * from "{where}"."{name}"; drop table "{where}"."{name}"')
+                moved += 1
+        p.execute(
+            f"update sagaz.sagaz_steps set detail = '{json.dumps(data).replace(chr(39), chr(39) * 2)}'"
+            f" where run_id = '{run_id}' and seq = {seq}"
+        )
+    return moved
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_run_journaled_by_the_old_layout_is_recovered(engine, built):
+    """Steps without the backup-schema fields mean the old location (the step's schema)."""
+    from test_crash_recovery import Trial, recover, run_killed
+
+    p = built(engine, name="crashy")
+    before = p.state()
+    p.use_seed_data("day2")
+    run_killed(p, Trial(failing=True, point="built"))
+    (run_id,) = [r for (r,) in p.query("select run_id from sagaz.sagaz_runs where status = 'building'")]
+    assert _to_old_layout(p, run_id) > 0
+    assert p.leftovers(), "the old layout keeps its backups in the user's schema"
+
+    said = recover(p)
+
+    assert_same_state(before, p.state(), f"recovered from the old layout\n{said}")
+    assert p.leftovers() == []
