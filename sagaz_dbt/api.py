@@ -271,6 +271,8 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                     dbt = target.session.build(callbacks=[hooks.on_event, collector, *emitters.dbt_callbacks()])
                 finally:
                     hooks.remove()
+                if target.args.params.get("write_json", True) is not False:
+                    selection.note_built(target.target_dir, run_id)
                 checkpoint("built")
                 clock.lap("build")
                 result.dbt = dbt
@@ -432,6 +434,8 @@ def recover_unfinished(
             raise
         for warning in outcome.warnings:
             out.print(f"sagaz-dbt: {warning}", markup=False, highlight=False)
+        if outcome.status is RunStatus.ROLLED_BACK:
+            selection.remember_recovered(target.target_dir, run.run_id)
         word = "committed (its backups released)" if outcome.status is RunStatus.COMMITTED else "rolled back"
         out.print(f"sagaz-dbt: run {run.run_id} is now {word}.")
         outcomes.append(outcome)
