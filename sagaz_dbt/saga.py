@@ -158,8 +158,9 @@ class Saga:
                 **({"view_indexes": out["view_indexes"]} if out.get("view_indexes") is not None else {}),
                 # dbt temporaries that existed before the run: a rollback keeps them (temporaries.sql)
                 **({"pre_temporaries": out["pre_temporaries"]} if out.get("pre_temporaries") is not None else {}),
-                # Armed with change detection (fingerprint.sql); older journals' steps are not.
-                "fingerprinted": True,
+                # Armed with change detection (fingerprint.sql); older journals' steps are not,
+                # nor are a retry's (selection.plan_for).
+                "fingerprinted": planned.extra_detail.get("fingerprinted", True),
                 **({"fingerprint": out["fingerprint"]} if out.get("fingerprint") else {}),
                 **(
                     {"create_sql": sqltext.qualify_ddl(out["create_sql"], planned.database, planned.schema, self._dialect)}

@@ -85,7 +85,7 @@ def plan_for(command: str, plan: list[Any]) -> list[Any]:
     """`dbt retry` parses the project again itself, so the row-level backup pre-hooks that
     sagaz-dbt adds to its own manifest never reach the nodes it runs: such steps copy their
     table before the run instead (and say so); materialized view models, which only a
-    pre-hook can keep, are refused."""
+    pre-hook can keep, are refused; and no step is marked as built (see below)."""
     if command != "retry":
         return plan
     from sagaz_dbt.strategies import Snapshot
@@ -108,7 +108,10 @@ def plan_for(command: str, plan: list[Any]) -> list[Any]:
         if step.snapshot.row_level:
             why = f"{step.identifier}: copying the whole table before the run, because `dbt retry` re-parses the project"
             step = replace(step, snapshot=Snapshot("copy", notice=why))
-        out.append(step)
+        # Nor do the post-hooks that mark what the run built (fingerprint.sql): without them
+        # recovery would take every relation the retry built for a later change and refuse.
+        # Such steps are recovered as older journals' are, without that check.
+        out.append(replace(step, extra_detail={**step.extra_detail, "fingerprinted": False}))
     return out
 
 
