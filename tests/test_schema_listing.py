@@ -112,17 +112,19 @@ def test_duckdb_zero_copy_backups_are_the_only_difference(twins):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_failed_build_is_restored_from_the_backup_schema(engine, built):
+@pytest.mark.parametrize("flags", [[], ["--full-refresh"]], ids=["incremental", "full_refresh"])
+def test_a_failed_build_is_restored_from_the_backup_schema(engine, flags, built):
     """The rollback puts every relation back from where the run kept it (Postgres: moved out
     of the backup schema; DuckDB with isolate_backups: rows from copies, views from their
-    DDL), the census included, and drops the run's backup schema."""
+    DDL), the census included, and drops the run's backup schema.  A full refresh replaces
+    incremental tables too (DuckDB with isolate_backups: copied whole while arming)."""
     p = built(engine)
     _with_census(p, isolate=engine == "duckdb")
     assert p.dbt().success
     before, schemas = p.state(), p.schemas()
     p.use_seed_data("day2")
 
-    result = p.sagaz("--vars", "{fail_singular: true}")
+    result = p.sagaz(*flags, "--vars", "{fail_singular: true}")
 
     assert result.status == "rolled_back", f"{result.status}: {result.error}\n{p.last_output}"
     assert_same_state(before, p.state(), "after the rollback")
