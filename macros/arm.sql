@@ -6,7 +6,7 @@
   of foreign keys) get a copy.
 -#}
 
-{% macro arm_step(step, indexes, memo=none, owners=none) -%}
+{% macro arm_step(step, indexes, memo=none, owners=none, isolate=false) -%}
   {%- set out = {'pre_type': none, 'identifier': sagaz_dbt.catalog_identifier(step.identifier, 'identifier', memo), 'kept_identifier': none,
                  'copy_identifier': none, 'keys_identifier': none, 'index_ddl': [], 'copied': false} -%}
   {%- set existing = sagaz_dbt.find_node_relation(step.database, step.schema, step.identifier, memo) -%}
@@ -18,9 +18,20 @@
   {%- endif -%}
   {%- do out.update({'pre_type': existing.type | string, 'identifier': existing.identifier}) -%}
 
-  {%- set kept = sagaz_dbt.kept_relation(existing) -%}
-  {%- do sagaz_dbt.claim_name(step, kept.identifier, true, memo, owners) -%}
-  {%- do out.update({'kept_identifier': kept.identifier}) -%}
+  {%- set moves = sagaz_dbt.moves_relations_across_schemas() -%}
+  {%- if moves or not isolate -%}
+    {%- set kept = sagaz_dbt.kept_relation(existing) -%}
+    {%- do sagaz_dbt.claim_name(step, kept.identifier, true, memo, owners) -%}
+    {%- do out.update({'kept_identifier': kept.identifier}) -%}
+    {%- if moves -%}
+      {#- The rename override (or the materialized-view pre-hook) moves it there. -#}
+      {%- do out.update({'kept_schema': sagaz_dbt.ensure_backup_schema(existing, memo)}) -%}
+    {%- endif -%}
+  {%- elif existing.is_view -%}
+    {#- isolate_backups where a kept view would stay in the user's schema: dbt drops its
+        backup as usual, and a rollback re-creates the view from its recorded DDL. -#}
+    {%- do out.update({'view_sql': adapter.dispatch('view_ddl', 'sagaz_dbt')(existing)}) -%}
+  {%- endif -%}
 
   {%- if existing.is_materialized_view -%}
     {#- dbt may change its indexes in place (matviews.sql). -#}
@@ -31,16 +42,19 @@
     {%- set in_place = adapter.dispatch('rebuilt_in_place', 'sagaz_dbt')(existing) -%}
     {%- if step.kind in ('keys', 'current') and not in_place -%}
       {#- The node's pre-hook takes these, inside its own transaction. -#}
+      {%- do out.update({'backup_schema': sagaz_dbt.ensure_backup_schema(existing, memo)}) -%}
       {%- do out.update({
             'copy_identifier': sagaz_dbt.copy_relation(existing).identifier,
             'keys_identifier': sagaz_dbt.sagaz_identifier(existing.identifier, 'ky', sagaz_dbt.run_token())}) -%}
       {%- do sagaz_dbt.claim_name(step, out.copy_identifier, true, memo, owners) -%}
       {%- do sagaz_dbt.claim_name(step, out.keys_identifier, true, memo, owners) -%}
-    {%- elif step.kind != 'swap' or in_place -%}
+    {%- elif step.kind != 'swap' or in_place or out.kept_identifier is none -%}
+      {#- (no kept identifier: isolate_backups on an engine that cannot move the kept table) -#}
       {#- A microbatch run writes only inside its event-time window: copy just that. -#}
       {%- set window = step.kind == 'window' and not in_place -%}
       {%- set copy = sagaz_dbt.copy_relation(existing) -%}
       {%- do sagaz_dbt.claim_name(step, copy.identifier, true, memo, owners) -%}
+      {%- do out.update({'backup_schema': sagaz_dbt.ensure_backup_schema(existing, memo)}) -%}
       {%- call statement('sagaz_copy', auto_begin=True) -%}
         create table {{ copy }} as select * from {{ existing }} as sagaz_t
         {%- if window %} where {{ sagaz_dbt.window_filter('sagaz_t', step.window) }}{% endif %}
@@ -92,6 +106,21 @@
 {%- endmacro %}
 
 
+{% macro default__view_ddl(relation) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: view_ddl is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro duckdb__view_ddl(relation) -%}
+  {%- set sql -%}
+    select sql from duckdb_views()
+    where database_name = {{ sagaz_dbt.sql_string(relation.database) }}
+      and schema_name = {{ sagaz_dbt.sql_string(relation.schema) }}
+      and view_name = {{ sagaz_dbt.sql_string(relation.identifier) }}
+  {%- endset -%}
+  {{- return(run_query(sql).columns[0].values()[0]) -}}
+{%- endmacro %}
+
+
 {% macro default__table_ddl(relation) -%}
   {{- return(none) -}}
 {%- endmacro %}
@@ -117,7 +146,7 @@
 {%- endmacro %}
 
 
-{% macro arm_run(database, schema, run, steps) -%}
+{% macro arm_run(database, schema, run, steps, isolate=false) -%}
   {#- One call arms a whole run (a macro call costs tens of milliseconds of context
       building, so per-step calls would grow with the project): the journal's run row and
       every step's snapshot, in the caller's transaction. -#}
@@ -130,7 +159,7 @@
   {%- set owners = {} -%}
   {%- set temporaries = sagaz_dbt.dbt_temporaries(steps) -%}
   {%- for step in steps -%}
-    {%- set out = sagaz_dbt.arm_step(step, indexes, memo, owners) -%}
+    {%- set out = sagaz_dbt.arm_step(step, indexes, memo, owners, isolate) -%}
     {%- if temporaries is not none -%}
       {#- dbt temporaries left before this run: a rollback never drops them (temporaries.sql). -#}
       {%- set mine = [] -%}
@@ -162,10 +191,27 @@
           ~ ". Give one of them another alias, then run again. Nothing was changed.") -%}
   {%- endif -%}
   {%- do owners.update({slot: who}) -%}
-  {%- if is_backup and sagaz_dbt.find_relation(step.database, step.schema, name, memo) is not none -%}
+  {%- if is_backup and (sagaz_dbt.find_relation(step.database, step.schema, name, memo) is not none
+        or sagaz_dbt.find_relation(step.database, sagaz_dbt.backup_schema_name(step.schema), name, memo) is not none) -%}
     {%- do exceptions.raise_compiler_error("sagaz-dbt: refusing to arm: " ~ step.schema ~ "." ~ name
           ~ " (the backup name of " ~ who ~ ") already exists, left by another run or made by hand."
           ~ " Drop it if it is not needed (`sagaz-dbt recover` first, if a run was interrupted), then run again."
           ~ " Nothing was changed.") -%}
   {%- endif -%}
+{%- endmacro %}
+
+
+{% macro ensure_backup_schema(relation, memo) -%}
+  {#- The run's backup schema of `relation`'s schema (naming.sql), created once per run in
+      the arming transaction, so the journal that names it commits with it.  Returns its name. -#}
+  {%- set memo = {} if memo is none else memo -%}
+  {%- set schema_relation = sagaz_dbt.in_backup_schema(relation).without_identifier() -%}
+  {%- set slot = ('backup_schema', (relation.database | lower), schema_relation.schema) -%}
+  {%- if slot not in memo -%}
+    {%- call statement('sagaz_backup_schema', auto_begin=True) -%}
+      {{ adapter.dispatch('create_journal_schema', 'sagaz_dbt')(schema_relation) }}
+    {%- endcall -%}
+    {%- do memo.update({slot: true}) -%}
+  {%- endif -%}
+  {{- return(schema_relation.schema) -}}
 {%- endmacro %}

@@ -143,8 +143,8 @@
     {%- if detail.get('fingerprinted') and (step.pre_type is none or detail.get('fingerprint')) -%}
     {%- set allowed = marks.get(step.seq | int, []) + ([fromjson(detail.fingerprint)] if detail.get('fingerprint') else []) -%}
     {%- set current = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.identifier) -%}
-    {%- set backup_left = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.kept_identifier) is not none
-          or sagaz_dbt.find_relation(step.database_name, step.schema_name, step.copy_identifier) is not none -%}
+    {%- set backup_left = sagaz_dbt.step_backup(step, 'kept') is not none
+          or sagaz_dbt.step_backup(step, 'copy') is not none -%}
     {%- if current is none -%}
       {#- Gone together with every backup: nothing could be mixed; the rollback names it as
           missing and says what to do (`recover --accept-missing`). -#}

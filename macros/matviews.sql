@@ -23,7 +23,8 @@
   {%- if existing is none -%}
     {{- return('') -}}  {#- a first build creates it: the step records "created" -#}
   {%- endif -%}
-  {%- set kept = existing.incorporate(path={'identifier': kept_identifier}) -%}
+  {%- set renamed = existing.incorporate(path={'identifier': kept_identifier}) -%}
+  {%- set kept = sagaz_dbt.kept_home(renamed) -%}
   {%- set target = this.incorporate(type=this.MaterializedView) -%}
   {%- set replacing = should_full_refresh() or not existing.is_materialized_view -%}
   {%- if not replacing -%}
@@ -44,6 +45,7 @@
   {%- call statement('sagaz_keep_materialized_view', auto_begin=True) -%}
     {{ get_rename_sql(existing, kept_identifier) }}
   {%- endcall -%}
+  {%- do sagaz_dbt.move_kept(renamed, kept) -%}
   {%- do adapter.cache_renamed(existing, kept) -%}
   {{- log("sagaz-dbt: keeping " ~ existing ~ " as " ~ kept) -}}
   {%- call statement('sagaz_materialized_view_stand_in', auto_begin=True) -%}

@@ -1,7 +1,7 @@
 {#-
-  Names of the relations sagaz-dbt creates.  They live next to the relation they protect
-  (a rename cannot move a relation to another schema) and always carry "sagaz", so users
-  and checks can tell them from their own.  Python never re-implements these rules: it asks
+  Names of the relations sagaz-dbt creates.  They always carry "sagaz", so users and checks
+  can tell them from their own, and they live in a backup schema of the run where the engine
+  allows it (see backup_schema_name below).  Python never re-implements these rules: it asks
   these macros, so the name chosen while arming a run is the name the override uses.
 -#}
 
@@ -91,8 +91,85 @@
 
 
 {% macro copy_relation(relation) -%}
+  {#- A copy is created where no user macro lists it: in the run's backup schema. -#}
   {%- set identifier = sagaz_dbt.sagaz_identifier(relation.identifier, 'cp', sagaz_dbt.run_token()) -%}
-  {{- return(relation.incorporate(path={'identifier': identifier}, type='table')) -}}
+  {{- return(sagaz_dbt.in_backup_schema(relation.incorporate(path={'identifier': identifier}, type='table'))) -}}
+{%- endmacro %}
+
+
+{#-
+  The backup schema.  A user's macro that lists a whole schema (information_schema.tables,
+  dbt_utils.get_relations_by_pattern(schema, '%') + union_relations) must not see sagaz-dbt's
+  own relations, so copies and batch keys are created in a schema of sagaz-dbt's, and on
+  engines that move a relation across schemas in O(1) (Postgres: ALTER ... SET SCHEMA,
+  transactional, the OID stays) the kept pre-run relation moves there too, inside dbt's own
+  swap transaction.  One backup schema per run and per user schema,
+  `__sagaz_sc_<run token>__<schema>`: the names in it are exactly the sagaz names the run
+  claimed for that schema, and the indexes, constraints and sequences that move with a kept
+  table were unique together in the user's schema, so nothing in it can collide (a schema
+  shared by runs or targets could: two retained backups' `orders_pkey`).  The journal records
+  it per step (detail `backup_schema`, `kept_schema`); a step without them (older journals)
+  has its backups in its own schema.
+-#}
+
+{% macro backup_schema_name(schema, token=none, limit='engine') -%}
+  {{- return(sagaz_dbt.sagaz_identifier(schema, 'sc', token or sagaz_dbt.run_token(), limit)) -}}
+{%- endmacro %}
+
+{% macro in_backup_schema(relation) -%}
+  {#- `relation`, in the run's backup schema of its schema (always quoted: the name is exact). -#}
+  {{- return(relation.incorporate(path={'schema': sagaz_dbt.backup_schema_name(relation.schema)}).quote(schema=true)) -}}
+{%- endmacro %}
+
+{% macro moves_relations_across_schemas() -%}
+  {#- Whether the engine moves a relation to another schema in O(1) inside a transaction,
+      keeping it (and what is bound to it) intact.  DuckDB has no such statement
+      (ALTER TABLE ... SET SCHEMA is a parser error in DuckDB 2.0), so there a kept table or
+      view stays in its own schema under its `__sagaz_`-first name. -#}
+  {{- return(adapter.dispatch('moves_relations_across_schemas', 'sagaz_dbt')()) -}}
+{%- endmacro %}
+
+{% macro default__moves_relations_across_schemas() -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: moves_relations_across_schemas is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro duckdb__moves_relations_across_schemas() -%}
+  {{- return(false) -}}
+{%- endmacro %}
+
+{% macro postgres__moves_relations_across_schemas() -%}
+  {{- return(true) -}}
+{%- endmacro %}
+
+{% macro keeps_backups() -%}
+  {#- Whether the rename override keeps dbt's backup under a sagaz name (zero copy).  Not
+      with vars.sagaz.isolate_backups on an engine that cannot move it out of the user's
+      schema: the table was copied into the backup schema while arming, and dbt drops its
+      own backup as plain dbt does. -#}
+  {{- return(sagaz_dbt.moves_relations_across_schemas() or env_var('SAGAZ_DBT_ISOLATE_BACKUPS', '') == '') -}}
+{%- endmacro %}
+
+{% macro kept_home(kept) -%}
+  {#- Where a kept relation stays for the rest of the run. -#}
+  {%- if sagaz_dbt.moves_relations_across_schemas() -%}
+    {{- return(sagaz_dbt.in_backup_schema(kept)) -}}
+  {%- endif -%}
+  {{- return(kept) -}}
+{%- endmacro %}
+
+{% macro step_backup_schema(step, which) -%}
+  {#- The schema a journaled step's backup lives in, as the journal says: `which` is 'kept'
+      or 'copy' (copies and batch keys).  Older journals: the step's own schema. -#}
+  {%- set detail = fromjson(step.detail) if step.detail else {} -%}
+  {{- return(detail.get('kept_schema' if which == 'kept' else 'backup_schema') or step.schema_name) -}}
+{%- endmacro %}
+
+{% macro step_backup(step, which) -%}
+  {#- A journaled step's backup relation ('kept', 'copy' or 'keys'), found by its exact name
+      where the journal says it is, or none. -#}
+  {%- set detail = fromjson(step.detail) if step.detail else {} -%}
+  {%- set name = step.kept_identifier if which == 'kept' else (step.copy_identifier if which == 'copy' else detail.get('keys_identifier')) -%}
+  {{- return(sagaz_dbt.find_relation(step.database_name, sagaz_dbt.step_backup_schema(step, which), name, step.get('memo'))) -}}
 {%- endmacro %}
 
 

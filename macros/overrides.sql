@@ -20,16 +20,29 @@
     The sagaz name comes from `from_relation`'s full identifier, never from dbt's backup
     name, which dbt-postgres cuts to 51 characters (two long aliases would share it).
   -#}
-  {%- if sagaz_dbt.is_armed() and to_relation.identifier.endswith('__dbt_backup') -%}
+  {%- if sagaz_dbt.is_armed() and to_relation.identifier.endswith('__dbt_backup') and sagaz_dbt.keeps_backups() -%}
     {%- set kept = sagaz_dbt.kept_relation(from_relation).incorporate(type=to_relation.type) -%}
+    {%- set home = sagaz_dbt.kept_home(kept) -%}
     {#- dbt has already moved its cache entry to the backup name: move it on to the real
         name, so a second long model whose backup name dbt cut to the same 63 characters,
         running in another thread, does not find that name taken in the cache. -#}
-    {%- do adapter.cache_renamed(to_relation, kept) -%}
-    {%- set to_relation = kept -%}
-    {{- log("sagaz-dbt: keeping " ~ from_relation ~ " as " ~ to_relation) -}}
+    {%- do adapter.cache_renamed(to_relation, home) -%}
+    {{- log("sagaz-dbt: keeping " ~ from_relation ~ " as " ~ home) -}}
+    {%- do adapter.dispatch('rename_relation', 'dbt')(from_relation, kept) -%}
+    {{- return(sagaz_dbt.move_kept(kept, home)) -}}
   {%- endif -%}
   {{- return(adapter.dispatch('rename_relation', 'dbt')(from_relation, to_relation)) -}}
+{%- endmacro %}
+
+
+{% macro move_kept(kept, home) -%}
+  {#- Into the backup schema, in the caller's (dbt's own swap) transaction: from the moment
+      it commits, no macro listing the user's schema sees the kept relation. -#}
+  {%- if home.schema != kept.schema -%}
+    {%- call statement('sagaz_move_kept') -%}
+      {{ sagaz_dbt.set_schema_sql(kept, home.schema) }}
+    {%- endcall -%}
+  {%- endif -%}
 {%- endmacro %}
 
 
@@ -70,10 +83,13 @@
     {%- set kept = sagaz_dbt.kept_relation(relation) -%}
     {#- Only a relation this run armed (a step) may be kept: anything else (a test's audit
         table, a temporary relation) would become a backup no journal entry knows of. -#}
+    {%- set home = sagaz_dbt.kept_home(kept) -%}
     {%- if sagaz_dbt.is_journaled_backup(kept)
-          and sagaz_dbt.find_relation(kept.database, kept.schema, kept.identifier) is none -%}
-      {{- log("sagaz-dbt: keeping " ~ relation ~ " as " ~ kept ~ " instead of dropping it") -}}
-      {{- return(adapter.dispatch('rename_relation', 'dbt')(relation, kept)) -}}
+          and sagaz_dbt.find_relation(kept.database, kept.schema, kept.identifier) is none
+          and sagaz_dbt.find_relation(home.database, home.schema, home.identifier) is none -%}
+      {{- log("sagaz-dbt: keeping " ~ relation ~ " as " ~ home ~ " instead of dropping it") -}}
+      {%- do adapter.dispatch('rename_relation', 'dbt')(relation, kept) -%}
+      {{- return(sagaz_dbt.move_kept(kept.incorporate(type=relation.type), home)) -}}
     {%- endif -%}
   {%- endif -%}
   {{- return(adapter.dispatch('drop_relation', 'dbt')(relation)) -}}

@@ -10,10 +10,10 @@
       batch keys); returns their names. -#}
   {%- set detail = fromjson(step.detail) if step.detail else {} -%}
   {%- set dropped = [] -%}
-  {%- set identifiers = [step.copy_identifier, detail.get('keys_identifier')] -%}
-  {%- if include_kept -%}{%- do identifiers.insert(0, step.kept_identifier) -%}{%- endif -%}
-  {%- for identifier in identifiers -%}
-    {%- set rel = sagaz_dbt.find_relation(step.database_name, step.schema_name, identifier, step.get('memo')) -%}
+  {%- set which = ['copy', 'keys'] -%}
+  {%- if include_kept -%}{%- do which.insert(0, 'kept') -%}{%- endif -%}
+  {%- for kind in which -%}
+    {%- set rel = sagaz_dbt.step_backup(step, kind) -%}
     {%- if rel is not none -%}
       {%- do sagaz_dbt.queue_drop(script, rel) -%}
       {%- do dropped.append(rel.identifier) -%}
@@ -68,8 +68,8 @@
 
 
 {% macro dependent_views_of(database, pairs) -%}
-  {#- For each {seq, schema, identifier, target}: the views reading `identifier` when
-      `target` exists (there is nothing to re-point them to otherwise).  One catalog query
+  {#- For each {seq, schema, identifier, target_schema, target}: the views reading
+      `schema.identifier` when `target_schema.target` exists (there is nothing to re-point them to otherwise).  One catalog query
       for a whole run; empty on engines that bind views by name. -#}
   {{- return(adapter.dispatch('dependent_views_of', 'sagaz_dbt')(database, pairs)) -}}
 {%- endmacro %}
@@ -83,7 +83,7 @@
   {%- set memo = {} -%}
   {%- for p in pairs -%}
     {%- set rel = sagaz_dbt.find_relation(database, p.schema, p.identifier, memo) -%}
-    {%- if rel is not none and sagaz_dbt.find_relation(database, p.schema, p.target, memo) is not none -%}
+    {%- if rel is not none and sagaz_dbt.find_relation(database, p.get('target_schema') or p.schema, p.target, memo) is not none -%}
       {%- do rows.append('(' ~ p.seq ~ ', ' ~ sagaz_dbt.sql_string(rel.render()) ~ '::regclass::oid)') -%}
     {%- endif -%}
   {%- endfor -%}
@@ -107,4 +107,23 @@
     {%- do out.append({'seq': row[0], 'schema': row[1], 'name': row[2], 'kind': row[3], 'definition': row[4]}) -%}
   {%- endfor -%}
   {{- return(out) -}}
+{%- endmacro %}
+
+
+{% macro drop_empty_backup_schemas(steps) -%}
+  {#- The run's backup schemas (naming.sql) that hold nothing any more.  Called in a
+      transaction of its own after the phase committed (a failing DROP SCHEMA must never
+      abort a rollback or a release); one that still holds something (retained backups,
+      or anything put there by hand) stays. -#}
+  {%- set seen = [] -%}
+  {%- for step in steps -%}
+    {%- set detail = fromjson(step.detail) if step.detail else {} -%}
+    {%- for schema in [detail.get('kept_schema'), detail.get('backup_schema')] if schema -%}
+      {%- set key = (step.database_name | lower, schema) -%}
+      {%- if key not in seen -%}
+        {%- do seen.append(key) -%}
+        {%- do sagaz_dbt.drop_schema_if_empty(step.database_name, schema) -%}
+      {%- endif -%}
+    {%- endfor -%}
+  {%- endfor -%}
 {%- endmacro %}

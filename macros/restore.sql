@@ -16,8 +16,8 @@
     {{- return('untouched') -}}
   {%- endif -%}
 
-  {%- set kept = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.kept_identifier, step.get('memo')) -%}
-  {%- set copy = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.copy_identifier, step.get('memo')) -%}
+  {%- set kept = sagaz_dbt.step_backup(step, 'kept') -%}
+  {%- set copy = sagaz_dbt.step_backup(step, 'copy') -%}
   {%- if kept is not none -%}
     {{- return(sagaz_dbt.swap_back(current, kept, step, script)) -}}
   {%- elif copy is not none and detail.get('mode') in ('keys', 'current', 'window') and current is not none -%}
@@ -26,6 +26,14 @@
   {%- elif copy is not none -%}
     {%- do sagaz_dbt.flush(script) -%}
     {{- return(sagaz_dbt.restore_from_copy(current, copy, step, script)) -}}
+  {%- elif detail.get('view_sql') -%}
+    {#- A view recorded by its DDL (isolate_backups on DuckDB). -#}
+    {%- if current is not none -%}
+      {%- do sagaz_dbt.queue_drop(script, current) -%}
+    {%- endif -%}
+    {%- do script.append(detail.view_sql) -%}
+    {%- do adapter.cache_added(sagaz_dbt.step_home(step, 'view')) -%}
+    {{- return('recreated') -}}
   {%- elif current is none -%}
     {#- It existed before the run, and neither it nor a backup exists: never guess. -#}
     {{- return('missing') -}}
@@ -38,16 +46,24 @@
 
 
 {% macro swap_back(current, kept, step, script) -%}
-  {#- The pre-run relation is intact under its sagaz name: an atomic rename restores it
-      with its rows, columns, view definition and (Postgres) its OID, grants and indexes. -#}
+  {#- The pre-run relation is intact under its sagaz name: an atomic rename (and, from the
+      backup schema, a move) restores it with its rows, columns, view definition and
+      (Postgres) its OID, grants and indexes. -#}
   {%- if current is not none -%}
     {%- do sagaz_dbt.queue_drop(script, current) -%}
   {%- endif -%}
-  {%- do sagaz_dbt.queue_rename(script, kept, kept.incorporate(path={'identifier': step.identifier})) -%}
+  {%- do sagaz_dbt.queue_move(script, kept, sagaz_dbt.step_home(step, kept.type)) -%}
   {%- do sagaz_dbt.recreate_indexes(step, script) -%}
   {#- The kept relation now has the original name again: only the other backups go. -#}
   {%- do sagaz_dbt.release_step(step, script, include_kept=false) -%}
   {{- return('swapped back') -}}
+{%- endmacro %}
+
+
+{% macro step_home(step, type) -%}
+  {#- Where a step's relation belongs (its own schema and name). -#}
+  {{- return(api.Relation.create(database=step.database_name, schema=step.schema_name,
+                                 identifier=step.identifier, type=type)) -}}
 {%- endmacro %}
 
 
@@ -68,7 +84,7 @@
   {%- if current is not none -%}
     {%- do sagaz_dbt.queue_drop(script, current) -%}
   {%- endif -%}
-  {%- do sagaz_dbt.queue_rename(script, copy, copy.incorporate(path={'identifier': step.identifier})) -%}
+  {%- do sagaz_dbt.queue_move(script, copy, sagaz_dbt.step_home(step, 'table')) -%}
   {%- do sagaz_dbt.recreate_indexes(step, script) -%}
   {{- return('copy swapped in') -}}
 {%- endmacro %}
@@ -160,7 +176,7 @@
 {% macro recreate_in_place(step, script) -%}
   {#- The pre-run table again: its own DDL (columns, keys, constraints), its rows from the
       copy, its indexes.  The caller has queued the drop of the run's version. -#}
-  {%- set copy = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.copy_identifier, step.get('memo')) -%}
+  {%- set copy = sagaz_dbt.step_backup(step, 'copy') -%}
   {%- if copy is none -%}
     {%- do exceptions.raise_compiler_error(
           "sagaz-dbt: the copy of " ~ step.schema_name ~ "." ~ step.identifier ~ " is gone; refusing to guess") -%}
@@ -190,15 +206,19 @@
     {%- set key = step.database_name ~ '.' ~ step.schema_name -%}
     {%- if detail.get('new_schema') and key not in seen -%}
       {%- do seen.append(key) -%}
-      {%- set schema_relation = api.Relation.create(database=step.database_name, schema=step.schema_name).without_identifier() -%}
-      {%- if adapter.check_schema_exists(step.database_name, step.schema_name)
-            and (list_relations_without_caching(schema_relation).rows | length) == 0 -%}
-        {%- call statement('sagaz_drop_created_schema', auto_begin=True) -%}
-          {{ adapter.dispatch('drop_empty_schema', 'sagaz_dbt')(schema_relation) }}
-        {%- endcall -%}
-      {%- endif -%}
+      {%- do sagaz_dbt.drop_schema_if_empty(step.database_name, step.schema_name) -%}
     {%- endif -%}
   {%- endfor -%}
+{%- endmacro %}
+
+{% macro drop_schema_if_empty(database, schema) -%}
+  {%- if adapter.check_schema_exists(database, schema)
+        and (sagaz_dbt.list_schema_relations(database, schema) | length) == 0 -%}
+    {%- set schema_relation = api.Relation.create(database=database, schema=schema).without_identifier() -%}
+    {%- call statement('sagaz_drop_empty_schema', auto_begin=True) -%}
+      {{ adapter.dispatch('drop_empty_schema', 'sagaz_dbt')(schema_relation) }}
+    {%- endcall -%}
+  {%- endif -%}
 {%- endmacro %}
 
 {% macro default__drop_empty_schema(schema_relation) -%}

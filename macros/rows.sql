@@ -73,8 +73,8 @@
   {%- if existing is none or not existing.is_table -%}
     {{- return('') -}}
   {%- endif -%}
-  {%- set keys = existing.incorporate(path={'identifier': keys_identifier}, type='table') -%}
-  {%- set copy = existing.incorporate(path={'identifier': copy_identifier}, type='table') -%}
+  {%- set keys = sagaz_dbt.in_backup_schema(existing.incorporate(path={'identifier': keys_identifier}, type='table')) -%}
+  {%- set copy = sagaz_dbt.in_backup_schema(existing.incorporate(path={'identifier': copy_identifier}, type='table')) -%}
   {%- set quoted = [] -%}
   {%- for col in key_columns -%}{%- do quoted.append(adapter.quote(col)) -%}{%- endfor -%}
   {%- call statement('sagaz_backup_keys', auto_begin=True) -%}
@@ -111,7 +111,7 @@
   {%- if existing is none or not existing.is_table -%}
     {{- return('') -}}
   {%- endif -%}
-  {%- set copy = existing.incorporate(path={'identifier': copy_identifier}, type='table') -%}
+  {%- set copy = sagaz_dbt.in_backup_schema(existing.incorporate(path={'identifier': copy_identifier}, type='table')) -%}
   {%- call statement('sagaz_backup_current', auto_begin=True) -%}
     create table {{ copy }} as
     select * from {{ existing }} as sagaz_t
@@ -135,7 +135,7 @@
     {%- do adapter.dispatch('drop_added_columns', 'sagaz_dbt')(current, added, step, script) -%}
   {%- endif -%}
   {%- if detail.mode == 'keys' -%}
-    {%- set keys = sagaz_dbt.find_relation(step.database_name, step.schema_name, detail.keys_identifier, step.get('memo')) -%}
+    {%- set keys = sagaz_dbt.step_backup(step, 'keys') -%}
     {%- set scopes = sagaz_dbt.key_scopes('sagaz_t', keys, detail.key_columns) -%}
   {%- elif detail.mode == 'window' -%}
     {%- set scopes = [sagaz_dbt.window_filter('sagaz_t', detail)] -%}

@@ -41,3 +41,46 @@
   {#- As dbt-duckdb renames: DuckDB wants ALTER VIEW for a view. -#}
   alter {{ from_relation.type }} {{ from_relation.render() }} rename to {{ adapter.quote_as_configured(to_relation.identifier, 'identifier') }}
 {%- endmacro %}
+
+
+{% macro set_schema_sql(relation, schema) -%}
+  {#- Move `relation` to `schema` (an exact catalog name), keeping its name. -#}
+  {{- return(adapter.dispatch('set_schema_sql', 'sagaz_dbt')(relation, schema)) -}}
+{%- endmacro %}
+
+{% macro default__set_schema_sql(relation, schema) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: moving a relation to another schema is not supported on " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro postgres__set_schema_sql(relation, schema) -%}
+  {#- O(1) and transactional; the relation keeps its OID (views bound to it follow), and its
+      indexes, constraints and owned sequences move with it. -#}
+  {%- set kind = 'materialized view' if relation.is_materialized_view else ('view' if relation.is_view else 'table') -%}
+  {{- return('alter ' ~ kind ~ ' ' ~ relation.render() ~ ' set schema ' ~ adapter.quote(schema)) -}}
+{%- endmacro %}
+
+
+{% macro queue_move(script, from_relation, to_relation) -%}
+  {#- Put a backup at `to_relation` (another schema and/or name).  Engines that cannot move a
+      relation across schemas (DuckDB) copy a table over and drop the backup instead: only
+      copies live in another schema there (naming.sql). -#}
+  {%- if from_relation.schema != to_relation.schema -%}
+    {%- set moved = from_relation.incorporate(path={'schema': to_relation.schema}).quote(schema=to_relation.quote_policy.schema) -%}
+    {%- if sagaz_dbt.moves_relations_across_schemas() -%}
+      {%- do script.append(sagaz_dbt.set_schema_sql(from_relation, to_relation.schema)) -%}
+      {%- do adapter.cache_renamed(from_relation, moved) -%}
+    {%- elif from_relation.is_table -%}
+      {%- set copied = to_relation.incorporate(type='table') -%}
+      {%- do script.append('create table ' ~ copied ~ ' as select * from ' ~ from_relation) -%}
+      {%- do sagaz_dbt.queue_drop(script, from_relation) -%}
+      {%- do adapter.cache_added(copied) -%}
+      {{- return(none) -}}
+    {%- else -%}
+      {%- do exceptions.raise_compiler_error("sagaz-dbt: cannot move " ~ from_relation ~ " to schema " ~ to_relation.schema) -%}
+    {%- endif -%}
+    {%- set from_relation = moved -%}
+  {%- endif -%}
+  {%- if from_relation.identifier != to_relation.identifier -%}
+    {%- do sagaz_dbt.queue_rename(script, from_relation, to_relation) -%}
+  {%- endif -%}
+{%- endmacro %}

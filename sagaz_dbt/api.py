@@ -54,6 +54,7 @@ RUN_ID_ENV = "SAGAZ_DBT_RUN_ID"
 _UNFINISHED_PHASES = ("building", "compensating", "releasing")
 #: Where the armed overrides find this run's journal.
 JOURNAL_ENV = "SAGAZ_DBT_JOURNAL"
+ISOLATE_ENV = "SAGAZ_DBT_ISOLATE_BACKUPS"
 
 
 @dataclass
@@ -237,6 +238,9 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 saga.guard = lambda: _still_owner(target, saga, out)
                 plan = selection.plan_for(command, make_plan(target.session.manifest, selected, target.run_context()))
                 protected = _protected(target)
+                saga.isolate_backups = _isolate_backups(target)
+                # read by the rename override during the build (see macros/naming.sql)
+                os.environ[ISOLATE_ENV] = "1" if saga.isolate_backups else ""
                 plan += hook_relations.planned_steps(protected, start_seq=len(plan), **_defaults(target))
                 collector = hook_relations.HookWriteCollector(
                     hook_relations.nodes_with_hooks(target.session.manifest, selected)
@@ -267,6 +271,8 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                     dbt = target.session.build(callbacks=[hooks.on_event, collector, *emitters.dbt_callbacks()])
                 finally:
                     hooks.remove()
+                if target.args.params.get("write_json", True) is not False:
+                    selection.note_built(target.target_dir, run_id)
                 checkpoint("built")
                 clock.lap("build")
                 result.dbt = dbt
@@ -428,6 +434,8 @@ def recover_unfinished(
             raise
         for warning in outcome.warnings:
             out.print(f"sagaz-dbt: {warning}", markup=False, highlight=False)
+        if outcome.status is RunStatus.ROLLED_BACK:
+            selection.remember_recovered(target.target_dir, run.run_id)
         word = "committed (its backups released)" if outcome.status is RunStatus.COMMITTED else "rolled back"
         out.print(f"sagaz-dbt: run {run.run_id} is now {word}.")
         outcomes.append(outcome)
@@ -537,6 +545,7 @@ def _armed(run_id: str | None) -> Iterator[None]:
         yield
     finally:
         os.environ.pop(JOURNAL_ENV, None)
+        os.environ.pop(ISOLATE_ENV, None)
         if previous is None:
             os.environ.pop(RUN_ID_ENV, None)
         else:
@@ -596,6 +605,13 @@ def _hook_relation_ids(plan: list[PlannedStep]) -> set[str]:
 def _protected(target: Target) -> list[hook_relations.RelationName]:
     config = target.warehouse.config
     return hook_relations.protected_relations(
+        dict(getattr(config, "cli_vars", None) or {}), dict(config.vars.to_dict() or {}), str(config.project_name)
+    )
+
+
+def _isolate_backups(target: Target) -> bool:
+    config = target.warehouse.config
+    return hook_relations.isolate_backups(
         dict(getattr(config, "cli_vars", None) or {}), dict(config.vars.to_dict() or {}), str(config.project_name)
     )
 

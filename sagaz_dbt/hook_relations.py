@@ -31,6 +31,7 @@ from sagaz_dbt.strategies import RunContext, Snapshot, Strategy
 #: The var block sagaz-dbt reads from `vars:` (dbt_project.yml or --vars).
 VAR_NAME = "sagaz"
 PROTECT_KEY = "protect"
+ISOLATE_KEY = "isolate_backups"
 #: `resource_type` of a protected relation's step (it is not a dbt node).
 RESOURCE_TYPE = "hook_relation"
 #: Packages whose hooks are sagaz-dbt's own (the plain-dbt guard), never reported.
@@ -69,18 +70,35 @@ class _HookRelationStrategy(Strategy):
 HOOK_RELATION = _HookRelationStrategy(name="copy", cost="copy of a relation that hooks write")
 
 
-def protected_relations(cli_vars: Mapping[str, Any], project_vars: Mapping[str, Any], project: str) -> list[RelationName]:
-    """The relations listed under `vars: {sagaz: {protect: [...]}}`: --vars first, then the
-    root project's own scope, then the global one (dbt's precedence for vars)."""
+def _settings(cli_vars: Mapping[str, Any], project_vars: Mapping[str, Any], project: str) -> Mapping[str, Any]:
+    """The `vars: {sagaz: {...}}` block: --vars first, then the root project's own scope,
+    then the global one (dbt's precedence for vars)."""
     block: Any = None
     for scope in (cli_vars, (project_vars or {}).get(project) or {}, project_vars or {}):
         if isinstance(scope, Mapping) and VAR_NAME in scope:
             block = scope[VAR_NAME]
             break
     if block is None:
-        return []
+        return {}
     if not isinstance(block, Mapping):
         raise UsageError(f"vars.{VAR_NAME} must be a mapping, such as {{protect: [audit.run_log]}}; got {block!r}")
+    return block
+
+
+def isolate_backups(cli_vars: Mapping[str, Any], project_vars: Mapping[str, Any], project: str) -> bool:
+    """`vars: {sagaz: {isolate_backups: true}}`: on an engine that cannot move a relation to
+    another schema (DuckDB), copy each table dbt replaces (and record each view's DDL) into
+    the backup schema instead of keeping it in place, so that no relation of sagaz-dbt's is
+    ever listed with the user's (README, by-design differences)."""
+    value = _settings(cli_vars, project_vars, project).get(ISOLATE_KEY, False)
+    if not isinstance(value, bool):
+        raise UsageError(f"vars.{VAR_NAME}.{ISOLATE_KEY} must be true or false; got {value!r}")
+    return value
+
+
+def protected_relations(cli_vars: Mapping[str, Any], project_vars: Mapping[str, Any], project: str) -> list[RelationName]:
+    """The relations listed under `vars: {sagaz: {protect: [...]}}`."""
+    block = _settings(cli_vars, project_vars, project)
     listed = block.get(PROTECT_KEY) or []
     if isinstance(listed, str):
         listed = [listed]

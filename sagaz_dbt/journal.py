@@ -91,6 +91,12 @@ class StepRecord:
         }
 
     @property
+    def kept_schema(self) -> str:
+        """Where the kept relation is: the run's backup schema, or (DuckDB, older journals)
+        the step's own schema."""
+        return str(self.detail.get("kept_schema") or self.schema)
+
+    @property
     def relation_label(self) -> str:
         return f"{self.schema}.{self.identifier}"
 

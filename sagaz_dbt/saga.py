@@ -70,6 +70,8 @@ class Saga:
         self.expected = RunStatus.BUILDING
         #: Checks, just before a phase commits, that this process still holds the target.
         self.guard = guard
+        #: vars.sagaz.isolate_backups (hook_relations.isolate_backups): no backup in place.
+        self.isolate_backups = False
 
     def _claim(self) -> None:
         """Make the run ours inside the phase's transaction, or abort the phase: exactly one
@@ -105,6 +107,7 @@ class Saga:
             armed = self._call(
                 "arm_run",
                 run=run.__dict__,
+                isolate=self.isolate_backups,
                 steps=[
                     {
                         "database": p.database,
@@ -149,16 +152,25 @@ class Saga:
                 **planned.extra_detail,
                 **_row_detail(planned, out),
                 **({"new_schema": True} if out.get("new_schema") else {}),
+                # where the backups are (macros/naming.sql); older journals: the step's schema
+                **{k: out[k] for k in ("kept_schema", "backup_schema") if out.get(k)},
                 # a materialized view's indexes, which dbt may change in place (matviews.sql)
                 **({"view_indexes": out["view_indexes"]} if out.get("view_indexes") is not None else {}),
                 # dbt temporaries that existed before the run: a rollback keeps them (temporaries.sql)
                 **({"pre_temporaries": out["pre_temporaries"]} if out.get("pre_temporaries") is not None else {}),
-                # Armed with change detection (fingerprint.sql); older journals' steps are not.
-                "fingerprinted": True,
+                # Armed with change detection (fingerprint.sql); older journals' steps are not,
+                # nor are a retry's (selection.plan_for).
+                "fingerprinted": planned.extra_detail.get("fingerprinted", True),
                 **({"fingerprint": out["fingerprint"]} if out.get("fingerprint") else {}),
                 **(
                     {"create_sql": sqltext.qualify_ddl(out["create_sql"], planned.database, planned.schema, self._dialect)}
                     if out.get("create_sql")
+                    else {}
+                ),
+                # a view recorded instead of kept in place (isolate_backups on DuckDB)
+                **(
+                    {"view_sql": sqltext.qualify_created(out["view_sql"], planned.database, planned.schema, self._dialect)}
+                    if out.get("view_sql")
                     else {}
                 ),
             },
@@ -238,6 +250,7 @@ class Saga:
         if progress is not None:
             progress(len(ordered), len(ordered))
         outcome = SagaOutcome(self.run_id, RunStatus.ROLLED_BACK)
+        self._drop_backup_schemas(records)
         outcome.warnings.extend(self._drop_created_schemas(records))
         outcome.steps = [StepOutcome(r, str(actions.get(r.seq, "untouched"))) for r in sorted(records, key=lambda r: r.seq)]
         outcome.warnings.extend(
@@ -263,6 +276,18 @@ class Saga:
                 f"({', '.join(schemas)}: {_first_line(exc)}); drop them by hand if you do not want them"
             ]
         return []
+
+    def _drop_backup_schemas(self, records: list[StepRecord]) -> None:
+        """After a phase committed: drop the run's backup schemas that are empty now.  Best
+        effort in its own transaction: a schema left (a crash, something put there by hand)
+        is sagaz-dbt's, holds no backup, and is never listed with the user's relations."""
+        if not any(r.detail.get("kept_schema") or r.detail.get("backup_schema") for r in records):
+            return
+        try:
+            with self.warehouse.transaction("sagaz_drop_backup_schemas"):
+                self.warehouse.call("drop_empty_backup_schemas", steps=[r.as_macro_arg() for r in records])
+        except Exception:  # noqa: BLE001 - an empty schema left behind is harmless
+            pass
 
     def release(self, records: list[StepRecord], keep_backups: int = 0) -> SagaOutcome:
         """The build succeeded: keep views that read a replaced relation working, then drop
@@ -296,6 +321,7 @@ class Saga:
             ) from exc
         if keep_backups <= 0:
             _release_files(records)
+            self._drop_backup_schemas(records)
         outcome.steps = [StepOutcome(r, str(actions.get(r.seq, ""))) for r in sorted(records, key=lambda r: r.seq)]
         return outcome
 
@@ -304,6 +330,7 @@ class Saga:
         with self.warehouse.transaction("sagaz_gc"):
             self._call("drop_retained_run", run_id=self.run_id, steps=[r.as_macro_arg() for r in records])
         _release_files(records)
+        self._drop_backup_schemas(records)
 
     # -- views bound to OIDs (Postgres) ------------------------------------------------------
 
@@ -320,8 +347,9 @@ class Saga:
         pairs = [
             {
                 "seq": r.seq,
-                "schema": r.schema,
+                "schema": r.kept_schema if forward else r.schema,
                 "identifier": r.kept_identifier if forward else r.identifier,
+                "target_schema": r.schema if forward else r.kept_schema,
                 "target": r.identifier if forward else r.kept_identifier,
             }
             for r in records
@@ -332,7 +360,10 @@ class Saga:
                 continue  # a kept backup, or a view of this run that is restored on its own
             record = by_seq[int(view["seq"])]
             old, new = (record.kept_identifier, record.identifier) if forward else (record.identifier, record.kept_identifier)
-            select_sql = sqltext.repoint_view(view["definition"], record.schema, str(old), str(new), self._dialect)
+            old_schema, new_schema = (record.kept_schema, record.schema) if forward else (record.schema, record.kept_schema)
+            select_sql = sqltext.repoint_view(
+                view["definition"], old_schema, str(old), str(new), self._dialect, new_schema=new_schema
+            )
             out.setdefault(record.seq, []).append(
                 {
                     "schema": view["schema"],

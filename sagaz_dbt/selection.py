@@ -85,7 +85,7 @@ def plan_for(command: str, plan: list[Any]) -> list[Any]:
     """`dbt retry` parses the project again itself, so the row-level backup pre-hooks that
     sagaz-dbt adds to its own manifest never reach the nodes it runs: such steps copy their
     table before the run instead (and say so); materialized view models, which only a
-    pre-hook can keep, are refused."""
+    pre-hook can keep, are refused; and no step is marked as built (see below)."""
     if command != "retry":
         return plan
     from sagaz_dbt.strategies import Snapshot
@@ -108,7 +108,10 @@ def plan_for(command: str, plan: list[Any]) -> list[Any]:
         if step.snapshot.row_level:
             why = f"{step.identifier}: copying the whole table before the run, because `dbt retry` re-parses the project"
             step = replace(step, snapshot=Snapshot("copy", notice=why))
-        out.append(step)
+        # Nor do the post-hooks that mark what the run built (fingerprint.sql): without them
+        # recovery would take every relation the retry built for a later change and refuse.
+        # Such steps are recovered as older journals' are, without that check.
+        out.append(replace(step, extra_detail={**step.extra_detail, "fingerprinted": False}))
     return out
 
 
@@ -117,16 +120,47 @@ _ROLLED_BACK = Path("sagaz") / "rolled_back_invocation.json"
 _RETRY_STATE = Path("sagaz") / "retry_state"
 
 
+_BUILT = Path("sagaz") / "built_invocation.json"
+
+
+def _invocation(target_dir: Path) -> str | None:
+    try:
+        return str(json.loads((target_dir / "run_results.json").read_text())["metadata"]["invocation_id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def remember_rollback(target_dir: Path) -> None:
     """After a rollback, nothing of the invocation dbt recorded in run_results.json landed:
     remember its invocation id, so `sagaz-dbt retry` re-runs all of it, not only its failures."""
-    try:
-        invocation = json.loads((target_dir / "run_results.json").read_text())["metadata"]["invocation_id"]
-    except (OSError, ValueError, KeyError):
+    invocation = _invocation(target_dir)
+    if invocation is None:
         return
     path = target_dir / _ROLLED_BACK
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"invocation_id": invocation}) + "\n")
+
+
+def note_built(target_dir: Path, run_id: str) -> None:
+    """dbt has returned for run `run_id`: note which invocation run_results.json holds, so a
+    `recover` that rolls this run back after a crash remembers it too (remember_recovered)."""
+    invocation = _invocation(target_dir)
+    if invocation is None:
+        return
+    path = target_dir / _BUILT
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"run_id": run_id, "invocation_id": invocation}) + "\n")
+
+
+def remember_recovered(target_dir: Path, run_id: str) -> None:
+    """`recover` rolled back run `run_id`: if run_results.json is still that run's dbt
+    invocation, `retry` must re-run all of it, as after the build's own rollback."""
+    try:
+        built = json.loads((target_dir / _BUILT).read_text())
+    except (OSError, ValueError):
+        return
+    if built.get("run_id") == run_id and built.get("invocation_id") == _invocation(target_dir):
+        remember_rollback(target_dir)
 
 
 def retry_state(project_dir: Path, target_path: str, params: dict[str, Any]) -> Path | None:

@@ -16,16 +16,44 @@ def qualify_ddl(ddl: str, database: str, schema: str, dialect: str) -> str:
 
     tree = sqlglot.parse_one(ddl, dialect=dialect)
     for table in tree.find_all(exp.Table):
-        if not table.args.get("db"):
-            table.set("db", exp.to_identifier(schema, quoted=True))
-        if not table.args.get("catalog"):
-            table.set("catalog", exp.to_identifier(database, quoted=True))
-        table.set("this", exp.to_identifier(table.name, quoted=True))
+        _qualify(table, database, schema)
     return tree.sql(dialect=dialect)
 
 
-def repoint_view(definition: str, schema: str, old_name: str, new_name: str, dialect: str) -> str:
-    """A view's SELECT with every reference to `schema.old_name` pointed at `schema.new_name`.
+def _qualify(table: object, database: str, schema: str) -> None:
+    """A sqlglot Table, fully qualified and quoted (its missing parts: `database.schema`)."""
+    from sqlglot import exp
+
+    assert isinstance(table, exp.Table)
+    if not table.args.get("db"):
+        table.set("db", exp.to_identifier(schema, quoted=True))
+    if not table.args.get("catalog"):
+        table.set("catalog", exp.to_identifier(database, quoted=True))
+    table.set("this", exp.to_identifier(table.name, quoted=True))
+
+
+def qualify_created(ddl: str, database: str, schema: str, dialect: str) -> str:
+    """`CREATE VIEW v AS ...` as the catalog reports it (DuckDB leaves out the catalog, and
+    the schema when it is `main`), with only the created relation's name fully qualified:
+    the body stays as the engine bound it (a CTE's name must stay unqualified)."""
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(ddl, dialect=dialect)
+    created = tree.this
+    if isinstance(created, exp.Schema):
+        created = created.this
+    if not isinstance(tree, exp.Create) or not isinstance(created, exp.Table):
+        raise ValueError(f"not a CREATE statement: {ddl[:80]!r}")
+    _qualify(created, database, schema)
+    return tree.sql(dialect=dialect)
+
+
+def repoint_view(
+    definition: str, schema: str, old_name: str, new_name: str, dialect: str, new_schema: str | None = None
+) -> str:
+    """A view's SELECT with every reference to `schema.old_name` pointed at
+    `new_schema.new_name` (`schema.new_name` without `new_schema`).
 
     Postgres prints a view's definition with the names of the relations its OIDs point to;
     after dbt renamed a table to our backup name, that name is the backup's.  Column
@@ -42,6 +70,8 @@ def repoint_view(definition: str, schema: str, old_name: str, new_name: str, dia
         if table.db and table.db != schema:
             continue
         table.set("this", exp.to_identifier(new_name, quoted=True))
+        if new_schema is not None and new_schema != schema:
+            table.set("db", exp.to_identifier(new_schema, quoted=True))
         if not table.alias:
             renamed_unaliased = True
     if renamed_unaliased:

@@ -154,10 +154,16 @@ class PostgresInspector:
     def execute(self, sql: str) -> None:
         self.db.execute(sql)
 
+    def _patterns(self) -> dict[str, str]:
+        base = self.base_schema.replace("_", r"\_")
+        # sagaz-dbt's backup schemas of this project's schemas: `__sagaz_sc_<run token>__<schema>`
+        return {"base": self.base_schema, "prefix": base + r"\_%", "backup": r"\_\_sagaz\_sc\_%\_\_" + base + "%"}
+
     def schemas(self) -> list[str]:
+        """This project's schemas, and any backup schema of sagaz-dbt's left for them."""
         rows = self.query(
-            "select nspname from pg_namespace where nspname = %(base)s or nspname like %(prefix)s",
-            {"base": self.base_schema, "prefix": self.base_schema.replace("_", r"\_") + r"\_%"},
+            "select nspname from pg_namespace where nspname = %(base)s or nspname like %(prefix)s or nspname like %(backup)s",
+            self._patterns(),
         )
         return sorted(_label(s, self.base_schema) for (s,) in rows)
 
@@ -168,10 +174,11 @@ class PostgresInspector:
                    case c.relkind when 'v' then 'view' when 'm' then 'materialized view' else 'table' end
             from pg_class c join pg_namespace n on n.oid = c.relnamespace
             where c.relkind in ('r', 'p', 'v', 'm', 'f')
-              and (n.nspname = %(base)s or n.nspname like %(prefix)s or n.nspname = %(journal)s)
+              and (n.nspname = %(base)s or n.nspname like %(prefix)s or n.nspname = %(journal)s
+                   or n.nspname like %(backup)s)
             order by n.nspname, c.relname
             """,
-            {"base": self.base_schema, "prefix": self.base_schema.replace("_", r"\_") + r"\_%", "journal": JOURNAL_SCHEMA},
+            {**self._patterns(), "journal": JOURNAL_SCHEMA},
         )
         return list(cur.fetchall())
 
@@ -190,7 +197,7 @@ class PostgresInspector:
             out: dict[str, dict[str, Any]] = {}
             with conn.cursor() as cur:
                 for oid, schema, name, kind in self._relations(cur):
-                    if schema == JOURNAL_SCHEMA or "sagaz" in name.lower():
+                    if schema == JOURNAL_SCHEMA or "sagaz" in name.lower() or "sagaz" in schema.lower():
                         continue
                     cur.execute(
                         """
