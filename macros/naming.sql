@@ -113,7 +113,10 @@
 -#}
 
 {% macro backup_schema_name(schema, token=none, limit='engine') -%}
-  {{- return(sagaz_dbt.sagaz_identifier(schema, 'sc', token or sagaz_dbt.run_token(), limit)) -}}
+  {#- From the schema's catalog name (folded as the engine stores it unquoted), so the name
+      is the same whether the project quotes schemas or not: every other part is lower case. -#}
+  {%- set base = sagaz_dbt.catalog_identifier(schema, 'schema') -%}
+  {{- return(sagaz_dbt.sagaz_identifier(base, 'sc', token or sagaz_dbt.run_token(), limit)) -}}
 {%- endmacro %}
 
 {% macro in_backup_schema(relation) -%}

@@ -44,7 +44,7 @@
 
 
 {% macro set_schema_sql(relation, schema) -%}
-  {#- Move `relation` to `schema` (an exact catalog name), keeping its name. -#}
+  {#- Move `relation` to `schema`, keeping its name. -#}
   {{- return(adapter.dispatch('set_schema_sql', 'sagaz_dbt')(relation, schema)) -}}
 {%- endmacro %}
 
@@ -56,7 +56,9 @@
   {#- O(1) and transactional; the relation keeps its OID (views bound to it follow), and its
       indexes, constraints and owned sequences move with it. -#}
   {%- set kind = 'materialized view' if relation.is_materialized_view else ('view' if relation.is_view else 'table') -%}
-  {{- return('alter ' ~ kind ~ ' ' ~ relation.render() ~ ' set schema ' ~ adapter.quote(schema)) -}}
+  {#- `schema` as dbt renders it: its catalog name (folded when the project does not quote
+      schemas), quoted exactly. -#}
+  {{- return('alter ' ~ kind ~ ' ' ~ relation.render() ~ ' set schema ' ~ adapter.quote(sagaz_dbt.catalog_identifier(schema, 'schema'))) -}}
 {%- endmacro %}
 
 

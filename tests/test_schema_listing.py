@@ -172,3 +172,23 @@ def test_a_run_journaled_by_the_old_layout_is_recovered(engine, built):
 
     assert_same_state(before, p.state(), f"recovered from the old layout\n{said}")
     assert p.leftovers() == []
+
+
+def test_unquoted_mixed_case_schema_backups_are_found(project):
+    """`quoting: {schema: false}` with a custom schema `Reporting`: Postgres folds it to lower
+    case, and the backup schema's name is derived from that catalog name, so the override,
+    the pre-hooks and the rollback all find it."""
+    p = project("postgres")
+    yml = (p.root / "dbt_project.yml").read_text().replace("+schema: reporting", "+schema: Reporting")
+    p.write("dbt_project.yml", yml + "\nquoting:\n  schema: false\n")
+    assert p.dbt().success
+    before, schemas = p.state(), p.schemas()
+    assert "{schema}_reporting.daily_revenue" in before, sorted(before)
+    p.use_seed_data("day2")
+
+    result = p.sagaz("--vars", "{fail_singular: true}")
+
+    assert result.status == "rolled_back", f"{result.status}: {result.error}\n{p.last_output}"
+    assert_same_state(before, p.state(), "after the rollback")
+    assert p.leftovers() == []
+    assert p.schemas() == schemas
