@@ -194,14 +194,22 @@
       {%- if adapter.check_schema_exists(step.database_name, step.schema_name)
             and (list_relations_without_caching(schema_relation).rows | length) == 0 -%}
         {%- call statement('sagaz_drop_created_schema', auto_begin=True) -%}
-          {{ adapter.dispatch('drop_empty_schema', 'sagaz_dbt')(schema_relation) }}
+          {{ sagaz_dbt.drop_empty_schema(schema_relation) }}
         {%- endcall -%}
       {%- endif -%}
     {%- endif -%}
   {%- endfor -%}
 {%- endmacro %}
 
+{% macro drop_empty_schema(schema_relation) -%}
+  {{- return(adapter.dispatch('drop_empty_schema', 'sagaz_dbt')(schema_relation)) -}}
+{%- endmacro %}
+
 {% macro default__drop_empty_schema(schema_relation) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: drop_empty_schema is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro postgres__drop_empty_schema(schema_relation) -%}
   drop schema {{ schema_relation.include(database=False) }}
 {%- endmacro %}
 
