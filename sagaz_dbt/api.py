@@ -33,7 +33,8 @@ from sagaz_dbt.errors import (
     UsageError,
 )
 from sagaz_dbt.interrupts import interrupts_deferred, sigterm_as_interrupt
-from sagaz_dbt.journal import UNFINISHED, Journal, RunRecord, RunStatus, StepRecord
+from sagaz_dbt.journal import Journal, RunRecord, StepRecord
+from sagaz_dbt.vocabulary import UNFINISHED, Phase, RunOutcome, RunStatus, StepStatus
 from sagaz_dbt.lock import PROCESS_LOCK, LockLostError, RunTakenOverError, TargetLock, target_lock
 from sagaz_dbt.ownership import Owner, OwnerAliveError, owner_alive
 from sagaz_dbt import waits
@@ -50,8 +51,6 @@ from sagaz_dbt.warehouse import Warehouse
 
 #: Arms the rename override in the macro package for the duration of one run.
 RUN_ID_ENV = "SAGAZ_DBT_RUN_ID"
-#: Phases in which the journal says "building": an error there leaves a run that recovery rolls back.
-_UNFINISHED_PHASES = ("building", "compensating", "releasing")
 #: Where the armed overrides find this run's journal.
 JOURNAL_ENV = "SAGAZ_DBT_JOURNAL"
 
@@ -60,7 +59,7 @@ JOURNAL_ENV = "SAGAZ_DBT_JOURNAL"
 class BuildResult:
     run_id: str
     exit_code: int
-    status: str  # committed | rolled_back | torn | not_started
+    status: str  # a RunOutcome value
     report: report.RunReport
     report_path: Path | None = None
     dbt: BuildOutcome | None = None
@@ -216,8 +215,8 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
     emitters = outputs.RunOutputs(args, out, run_id, command)  # events, lineage, CI files
     rpt = report.new_report(run_id, [command, *args])
     clock = report.PhaseClock(rpt.timings)
-    result = BuildResult(run_id=run_id, exit_code=2, status="not_started", report=rpt)
-    phase = "setup"
+    result = BuildResult(run_id=run_id, exit_code=2, status=RunOutcome.NOT_STARTED.value, report=rpt)
+    phase = Phase.SETUP
     target: Target | None = None
     with PROCESS_LOCK, _armed(run_id), sigterm_as_interrupt():
         try:
@@ -228,9 +227,9 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
             selected = target.session.select()
             clock.lap("select")
             with target.locked(out):
-                phase = "recovering"
+                phase = Phase.RECOVERING
                 result.recovered = _recover_before_build(target, out, run_id)
-                phase = "setup"
+                phase = Phase.SETUP
                 clock.lap("lock")
                 rpt.recovered_runs = [r.run_id for r in result.recovered]
                 saga = Saga(target.warehouse, target.journal, run_id, owner=target.ensure_owner(out))
@@ -242,7 +241,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                     hook_relations.nodes_with_hooks(target.session.manifest, selected)
                 )
                 refuse_other_databases(plan, target.journal.database, target.warehouse.engine)
-                phase = "arming"
+                phase = Phase.ARMING
                 plan = _back_up_external_files(target, plan, run_id)
                 try:
                     records = waits.retry(
@@ -262,7 +261,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                         out.print(f"sagaz-dbt: {escape(step.snapshot.notice)}")
                 hooks = inject_hooks(target.session.manifest, records, (target.journal.database, target.journal.schema))
                 clock.lap("arm")
-                phase = "building"
+                phase = Phase.BUILDING
                 try:
                     dbt = target.session.build(callbacks=[hooks.on_event, collector, *emitters.dbt_callbacks()])
                 finally:
@@ -275,7 +274,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 rpt.failed_nodes = [f.__dict__ for f in dbt.failed_nodes]
                 rpt.hook_relations = [w.as_dict() for w in _hook_writes(target, collector, plan, protected)]
                 if dbt.exit_code == 0:
-                    phase = "releasing"
+                    phase = Phase.RELEASING
                     _still_owner(target, saga, out)
                     with interrupts_deferred(out.print):
                         result.saga = waits.retry(
@@ -287,9 +286,9 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                         )
                         _drop_old_backups(target, keep=split.options.keep_backups, out=out)
                     clock.lap("release")
-                    result.status = "committed"
+                    result.status = RunOutcome.COMMITTED.value
                 else:
-                    phase = "compensating"
+                    phase = Phase.COMPENSATING
                     emitters.compensating(target, records, dbt)
                     _still_owner(target, saga, out)
                     with interrupts_deferred(out.print):
@@ -307,7 +306,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                         )
                     clock.lap("compensate")
                     emitters.compensated(target)
-                    result.status = "rolled_back"
+                    result.status = RunOutcome.ROLLED_BACK.value
                     if target.args.params.get("write_json", True) is not False:  # dbt wrote run_results.json
                         selection.remember_rollback(target.target_dir)
                     result.saga.warnings.extend(_kept_failure_tables(dbt, target.args))
@@ -315,21 +314,21 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 rpt.add_saga(result.saga, {uid: o.status for uid, o in dbt.tracker.outcomes.items()})
                 result.exit_code = dbt.exit_code
         except TornWarehouseError as exc:
-            result.error, result.status, result.exit_code = exc, "torn", exc.exit_code
+            result.error, result.status, result.exit_code = exc, RunOutcome.TORN.value, exc.exit_code
         except LockLostError as exc:
             result.error, result.exit_code = _lost(exc, phase, run_id), 2
-            result.status = "torn" if phase in _UNFINISHED_PHASES else result.status
+            result.status = RunOutcome.TORN.value if phase.leaves_run_unfinished else result.status
         except SagazError as exc:
             result.error, result.exit_code = exc, exc.exit_code
-            result.status = "torn" if phase in _UNFINISHED_PHASES else result.status
+            result.status = RunOutcome.TORN.value if phase.leaves_run_unfinished else result.status
         except Exception as exc:  # a bug or an engine error sagaz-dbt did not anticipate
             result.error = _unexpected(exc, phase, run_id)
             result.exit_code = 2
-            result.status = "torn" if phase in _UNFINISHED_PHASES else result.status
+            result.status = RunOutcome.TORN.value if phase.leaves_run_unfinished else result.status
         except KeyboardInterrupt:
             result.error = _interrupted(phase, run_id)
             result.exit_code = 2
-            result.status = "torn" if phase in _UNFINISHED_PHASES else result.status
+            result.status = RunOutcome.TORN.value if phase.leaves_run_unfinished else result.status
         finally:
             release_connections()
     rpt.status, rpt.exit_code = result.status, result.exit_code
@@ -339,9 +338,9 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
     if target is not None and target.args.params.get("write_json", True) is not False:  # dbt's --no-write-json
         result.report_path = rpt.write(target.target_dir)
     report.print_summary(rpt, out)
-    if result.error is not None and result.status != "torn":
+    if result.error is not None and result.status != RunOutcome.TORN:
         out.print(f"[red]sagaz-dbt: {escape(str(result.error))}[/red]")  # user text: literal
-        if phase in ("setup", "arming"):
+        if phase.changed_nothing:
             out.print("No relation was changed.")
     return result
 
@@ -452,8 +451,8 @@ def runs(args: Sequence[str]) -> list[RunSummary]:
                 RunSummary(
                     run=run,
                     steps=len(steps),
-                    compensated=sum(1 for s in steps if s.status == "compensated"),
-                    retained=sum(1 for s in steps if s.status == "retained"),
+                    compensated=sum(1 for s in steps if s.status == StepStatus.COMPENSATED),
+                    retained=sum(1 for s in steps if s.status == StepStatus.RETAINED),
                 )
             )
         return out
@@ -471,7 +470,7 @@ def rollback(run_id: str, args: Sequence[str], *, console: Console | None = None
                 f"only the most recent committed run of this target can be rolled back (it is {latest})"
             )
         steps = target.steps(run_id)
-        if not steps or any(s.status != "retained" for s in steps):
+        if not steps or any(s.status != StepStatus.RETAINED for s in steps):
             raise UsageError(
                 f"run {run_id} kept no backups; run builds with --keep-backups N to make them undoable"
             )
@@ -518,7 +517,7 @@ def _drop_old_backups(target: Target, keep: int, out: Console) -> int:
     count = 0
     for run in older:
         steps = target.steps(run.run_id)
-        if any(s.status == "retained" for s in steps):
+        if any(s.status == StepStatus.RETAINED for s in steps):
             Saga(target.warehouse, target.journal, run.run_id).drop_retained(steps)
             count += 1
     return count
@@ -659,16 +658,16 @@ def _failure_message(dbt: BuildOutcome) -> str:
     return "failed: " + ", ".join(failed[:20]) + (" ..." if len(failed) > 20 else "")
 
 
-def _unexpected(exc: Exception, phase: str, run_id: str) -> SagazError:
+def _unexpected(exc: Exception, phase: Phase, run_id: str) -> SagazError:
     if os.environ.get("SAGAZ_DEBUG"):
         traceback.print_exception(exc)
     text = f"{type(exc).__name__}: {exc}".strip()
-    if phase in _UNFINISHED_PHASES:
+    if phase.leaves_run_unfinished:
         return TornWarehouseError(
             f"run {run_id} stopped on an unexpected error ({text}); the journal holds every backup: "
             "run `sagaz-dbt recover` with the same flags (the next `sagaz-dbt build` also does it first)"
         )
-    return SagazError(f"unexpected error while {phase}: {text} (set SAGAZ_DEBUG=1 for the traceback)")
+    return SagazError(f"unexpected error while {phase.value}: {text} (set SAGAZ_DEBUG=1 for the traceback)")
 
 
 def _owner_alive_error(run: RunRecord, why: str) -> OwnerAliveError:
@@ -693,7 +692,7 @@ def _still_owner(target: Target, saga: Saga, out: Console) -> None:
     saga.owner = target.ensure_owner(out)
 
 
-def _lost(exc: LockLostError, phase: str, run_id: str) -> SagazError:
+def _lost(exc: LockLostError, phase: Phase, run_id: str) -> SagazError:
     """What the warehouse holds when a run stops because it no longer owns its target."""
     if isinstance(exc, RunTakenOverError):
         return TornWarehouseError(
@@ -701,13 +700,13 @@ def _lost(exc: LockLostError, phase: str, run_id: str) -> SagazError:
             "(a recovery rolls the run back) is in `sagaz-dbt runs`. If that shows the run still unfinished, "
             "run `sagaz-dbt recover` with the same flags."
         )
-    if phase in ("setup", "arming"):
+    if phase.changed_nothing:
         where = "No relation was changed (arming rolled back, or dbt had not started)."
-    elif phase == "building":
+    elif phase is Phase.BUILDING:
         where = "dbt's changes of this run are in place, with every backup in the journal."
     else:
         where = (
-            f"Nothing of the {'release' if phase == 'releasing' else 'rollback'} was applied: the relations hold "
+            f"Nothing of the {'release' if phase is Phase.RELEASING else 'rollback'} was applied: the relations hold "
             "what dbt built, and the journal holds every backup."
         )
     return TornWarehouseError(
@@ -717,17 +716,17 @@ def _lost(exc: LockLostError, phase: str, run_id: str) -> SagazError:
     )
 
 
-def _interrupted(phase: str, run_id: str) -> SagazError:
-    if phase == "recovering":
+def _interrupted(phase: Phase, run_id: str) -> SagazError:
+    if phase is Phase.RECOVERING:
         return SagazError(
             f"interrupted while recovering an earlier interrupted run; this build (run {run_id}) never "
             "started and changed nothing. Each run's recovery is one transaction, applied whole or not "
             "at all: `sagaz-dbt runs` shows which runs are still unfinished, and `sagaz-dbt recover` "
             "(same flags) finishes them"
         )
-    if phase in ("setup", "arming"):
+    if phase.changed_nothing:
         return SagazError(f"interrupted before dbt started (run {run_id})")
-    if phase == "releasing":
+    if phase is Phase.RELEASING:
         return TornWarehouseError(
             f"interrupted after dbt succeeded but before run {run_id} was committed: the journal still "
             "counts it as unfinished, so `sagaz-dbt recover` (or the next build) rolls it back to the "

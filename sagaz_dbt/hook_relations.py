@@ -27,6 +27,7 @@ from typing import Any, Iterable, Mapping
 
 from sagaz_dbt.errors import UsageError
 from sagaz_dbt.strategies import RunContext, Snapshot, Strategy
+from sagaz_dbt.vocabulary import BackupKind
 
 #: The var block sagaz-dbt reads from `vars:` (dbt_project.yml or --vars).
 VAR_NAME = "sagaz"
@@ -63,7 +64,7 @@ class _HookRelationStrategy(Strategy):
     """Hooks change a relation in place: only a copy keeps its pre-run rows."""
 
     def snapshot(self, node: Any, run: RunContext) -> Snapshot:
-        return Snapshot("copy")
+        return Snapshot(BackupKind.COPY)
 
 
 HOOK_RELATION = _HookRelationStrategy(name="copy", cost="copy of a relation that hooks write")

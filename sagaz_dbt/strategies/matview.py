@@ -18,11 +18,12 @@ from __future__ import annotations
 from typing import Any
 
 from sagaz_dbt.strategies.base import RunContext, Snapshot, Strategy
+from sagaz_dbt.vocabulary import BackupKind
 
 
 class MaterializedViewStrategy(Strategy):
     def snapshot(self, node: Any, run: RunContext) -> Snapshot:
-        return Snapshot("swap")
+        return Snapshot(BackupKind.SWAP)
 
 
 MATERIALIZED_VIEW = MaterializedViewStrategy(
