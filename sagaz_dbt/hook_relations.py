@@ -67,7 +67,7 @@ class _HookRelationStrategy(Strategy):
         return Snapshot(BackupKind.COPY)
 
 
-HOOK_RELATION = _HookRelationStrategy(name="copy", cost="copy of a relation that hooks write")
+HOOK_RELATION = _HookRelationStrategy()
 
 
 def protected_relations(cli_vars: Mapping[str, Any], project_vars: Mapping[str, Any], project: str) -> list[RelationName]:
@@ -297,7 +297,6 @@ def planned_steps(names: Iterable[RelationName], start_seq: int, database: str, 
                 database=str(rel.database),
                 schema=str(rel.schema),
                 identifier=rel.identifier,
-                strategy=HOOK_RELATION,
                 snapshot=HOOK_RELATION.snapshot(None, RunContext()),
             )
         )

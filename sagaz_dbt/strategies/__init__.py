@@ -22,7 +22,7 @@ class _CopyAnything(Strategy):
         return Snapshot(BackupKind.COPY)
 
 
-UNKNOWN = _CopyAnything(name="copy", cost="copy (materialization unknown to sagaz-dbt)")
+UNKNOWN = _CopyAnything()
 
 _BY_MATERIALIZATION = {
     "table": TABLE,

@@ -43,10 +43,8 @@ class RunContext:
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
-@dataclass(frozen=True)
 class Strategy:
-    name: str
-    cost: str  # what arming costs, for the summary and the docs
+    """Chooses the snapshot (a BackupKind and its parameters) for one kind of node."""
 
     def snapshot(self, node: Any, run: RunContext) -> Snapshot:
         raise NotImplementedError

@@ -103,4 +103,4 @@ def _copy(node: Any, why: str) -> Snapshot:
     return Snapshot(BackupKind.COPY, notice=f"{node.name}: copying the whole table before the run, because {why}")
 
 
-INCREMENTAL = IncrementalStrategy(name="rows", cost="the rows whose key is in the batch (copy without a key)")
+INCREMENTAL = IncrementalStrategy()

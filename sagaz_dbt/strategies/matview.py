@@ -26,6 +26,4 @@ class MaterializedViewStrategy(Strategy):
         return Snapshot(BackupKind.SWAP)
 
 
-MATERIALIZED_VIEW = MaterializedViewStrategy(
-    name="swap", cost="zero-copy: the old materialized view is kept under a sagaz name"
-)
+MATERIALIZED_VIEW = MaterializedViewStrategy()

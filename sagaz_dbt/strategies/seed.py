@@ -14,4 +14,4 @@ class SeedStrategy(Strategy):
         return Snapshot(BackupKind.COPY)
 
 
-SEED = SeedStrategy(name="copy", cost="copy of the seed table")
+SEED = SeedStrategy()

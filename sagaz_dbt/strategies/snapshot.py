@@ -26,4 +26,4 @@ class SnapshotStrategy(Strategy):
         return Snapshot(BackupKind.CURRENT, scd=scd)
 
 
-SNAPSHOT = SnapshotStrategy(name="current rows", cost="copy of the snapshot's current rows")
+SNAPSHOT = SnapshotStrategy()

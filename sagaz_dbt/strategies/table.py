@@ -20,4 +20,4 @@ class TableStrategy(Strategy):
         return Snapshot(BackupKind.COPY) if rebuilt_in_place(node, run) else Snapshot(BackupKind.SWAP)
 
 
-TABLE = TableStrategy(name="swap", cost="zero-copy: dbt's backup is kept under a sagaz name")
+TABLE = TableStrategy()

@@ -18,4 +18,4 @@ class ViewStrategy(Strategy):
         return Snapshot(BackupKind.SWAP)
 
 
-VIEW = ViewStrategy(name="swap", cost="zero-copy: the old view is kept under a sagaz name")
+VIEW = ViewStrategy()
