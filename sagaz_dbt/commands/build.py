@@ -139,13 +139,11 @@ class _Build:
 
             if dbt.exit_code == 0:
                 self.phase = Phase.RELEASING
-                result.saga = self._release(target, saga, records)
-                result.status = RunOutcome.COMMITTED.value
+                outcome = self._release(target, saga, records)
             else:
                 self.phase = Phase.COMPENSATING
-                result.saga = self._compensate(target, saga, records, plan, dbt)
-                result.status = RunOutcome.ROLLED_BACK.value
-            rpt.add_saga(result.saga, {uid: o.status for uid, o in dbt.tracker.outcomes.items()})
+                outcome = self._compensate(target, saga, records, plan, dbt)
+            rpt.add_saga(outcome, {uid: o.status for uid, o in dbt.tracker.outcomes.items()})
             result.exit_code = dbt.exit_code
 
     def _arm(self, target: Target, saga: Saga, plan: list[PlannedStep]) -> tuple[list[PlannedStep], list[StepRecord]]:
@@ -173,10 +171,10 @@ class _Build:
 
     def _release(self, target: Target, saga: Saga, records: list[StepRecord]) -> SagaOutcome:
         """dbt succeeded: drop (or retain) the backups, and commit the run."""
-        out, keep = self.out, target.options.keep_backups
+        out, keep, result = self.out, target.options.keep_backups, self.result
         still_owner(target, saga, out)
         with interrupts_deferred(out.print):
-            outcome = waits.retry(
+            outcome = result.saga = waits.retry(
                 f"releasing run {self.run_id}",
                 lambda: saga.release(records, keep_backups=keep),
                 target.warehouse.waits,
@@ -185,17 +183,18 @@ class _Build:
             )
             drop_old_backups(target, keep=keep, out=out)
         self.clock.lap("release")
+        result.status = RunOutcome.COMMITTED.value
         return outcome
 
     def _compensate(
         self, target: Target, saga: Saga, records: list[StepRecord], plan: list[PlannedStep], dbt: BuildOutcome
     ) -> SagaOutcome:
         """dbt failed: restore every relation the run may have changed, in one transaction."""
-        out = self.out
+        out, result = self.out, self.result
         self.emitters.compensating(target, records, dbt)
         still_owner(target, saga, out)
         with interrupts_deferred(out.print):
-            outcome = waits.retry(
+            outcome = result.saga = waits.retry(
                 f"the rollback of run {self.run_id}",
                 lambda: saga.compensate(
                     records,
@@ -209,6 +208,7 @@ class _Build:
             )
         self.clock.lap("compensate")
         self.emitters.compensated(target)
+        result.status = RunOutcome.ROLLED_BACK.value
         if target.args.params.get("write_json", True) is not False:  # dbt wrote run_results.json
             selection.remember_rollback(target.target_dir)
         outcome.warnings.extend(_kept_failure_tables(dbt, target.args))
