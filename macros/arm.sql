@@ -39,7 +39,7 @@
   {%- endif -%}
   {%- if existing.is_table -%}
     {%- do out.update({'index_ddl': indexes.get(sagaz_dbt.table_key(existing), [])}) -%}
-    {%- set in_place = adapter.dispatch('rebuilt_in_place', 'sagaz_dbt')(existing) -%}
+    {%- set in_place = sagaz_dbt.rebuilt_in_place(existing) -%}
     {%- if step.kind in ('keys', 'current') and not in_place -%}
       {#- The node's pre-hook takes these, inside its own transaction. -#}
       {%- do out.update({'backup_schema': sagaz_dbt.ensure_backup_schema(existing, memo)}) -%}
@@ -64,7 +64,7 @@
     {%- endif -%}
     {%- if in_place -%}
       {#- Restored by re-creating it from this DDL (see recreate_in_place). -#}
-      {%- do out.update({'create_sql': adapter.dispatch('table_ddl', 'sagaz_dbt')(existing)}) -%}
+      {%- do out.update({'create_sql': sagaz_dbt.table_ddl(existing)}) -%}
     {%- endif -%}
   {%- endif -%}
   {{- return(out) -}}
@@ -76,7 +76,16 @@
 {%- endmacro %}
 
 
+{% macro index_ddl_by_table(steps) -%}
+  {#- {table_key: [CREATE INDEX ...]} of the steps' tables: what a restore must rebuild. -#}
+  {{- return(adapter.dispatch('index_ddl_by_table', 'sagaz_dbt')(steps)) -}}
+{%- endmacro %}
+
 {% macro default__index_ddl_by_table(steps) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: index_ddl_by_table is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro postgres__index_ddl_by_table(steps) -%}
   {#- Postgres indexes stay attached to a renamed table, so a swap back keeps them. -#}
   {{- return({}) -}}
 {%- endmacro %}
@@ -121,7 +130,17 @@
 {%- endmacro %}
 
 
+{% macro table_ddl(relation) -%}
+  {#- The DDL that re-creates a table rebuilt in place (none where no table is). -#}
+  {{- return(adapter.dispatch('table_ddl', 'sagaz_dbt')(relation)) -}}
+{%- endmacro %}
+
 {% macro default__table_ddl(relation) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: table_ddl is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro postgres__table_ddl(relation) -%}
+  {#- Never asked: dbt-postgres rebuilds no table in place (postgres__rebuilt_in_place). -#}
   {{- return(none) -}}
 {%- endmacro %}
 
@@ -136,7 +155,16 @@
 {%- endmacro %}
 
 
+{% macro rebuilt_in_place(relation) -%}
+  {#- Whether dbt's adapter rebuilds this table in place instead of the rename swap. -#}
+  {{- return(adapter.dispatch('rebuilt_in_place', 'sagaz_dbt')(relation)) -}}
+{%- endmacro %}
+
 {% macro default__rebuilt_in_place(relation) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: rebuilt_in_place is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro postgres__rebuilt_in_place(relation) -%}
   {{- return(false) -}}
 {%- endmacro %}
 
@@ -153,7 +181,7 @@
   {%- do sagaz_dbt.journal_ensure(database, schema) -%}
   {%- do sagaz_dbt.journal_insert_run(database, schema, run) -%}
   {%- do sagaz_dbt.marks_ensure(database, schema) -%}
-  {%- set indexes = adapter.dispatch('index_ddl_by_table', 'sagaz_dbt')(steps) -%}
+  {%- set indexes = sagaz_dbt.index_ddl_by_table(steps) -%}
   {%- set armed = [] -%}
   {%- set memo = {} -%}
   {%- set owners = {} -%}

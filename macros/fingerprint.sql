@@ -30,11 +30,8 @@
 {% macro marks_ensure(database, schema) -%}
   {#- In the arming transaction (never on a read path: read-only commands write nothing). -#}
   {%- call statement('sagaz_marks_table', auto_begin=True) -%}
-    create table if not exists {{ sagaz_dbt.marks_relation(database, schema) }} (
-      run_id varchar(64) not null,
-      seq integer not null,
-      fingerprint text not null
-    )
+    {{ sagaz_dbt.journal_table_sql(sagaz_dbt.marks_relation(database, schema), [
+         ('run_id', 'varchar(64)', true), ('seq', 'integer', true), ('fingerprint', 'text', true)]) }}
   {%- endcall -%}
 {%- endmacro %}
 
@@ -45,7 +42,7 @@
 {%- endmacro %}
 
 {% macro default__fingerprint_sql(database, schema, identifier, is_view) -%}
-  {%- do exceptions.raise_compiler_error("sagaz-dbt: fingerprints are not implemented for " ~ adapter.type()) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: fingerprint_sql is not implemented for " ~ adapter.type()) -%}
 {%- endmacro %}
 
 {% macro postgres__fingerprint_sql(database, schema, identifier, is_view) -%}
@@ -107,6 +104,11 @@
 {%- endmacro %}
 
 {% macro default__fingerprint_still_holds(relation, recorded) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: fingerprint_still_holds is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro duckdb__fingerprint_still_holds(relation, recorded) -%}
+  {#- DuckDB's fingerprint id is the content itself: an equal id is all there is to check. -#}
   {{- return(true) -}}
 {%- endmacro %}
 

@@ -14,56 +14,120 @@
   {%- set steps = sagaz_dbt.journal_relation(database, schema, 'sagaz_steps') -%}
   {#- Not adapter.create_schema: it commits the caller's transaction. -#}
   {%- call statement('sagaz_journal_schema', auto_begin=True) -%}
-    {{ adapter.dispatch('create_journal_schema', 'sagaz_dbt')(runs.without_identifier()) }}
+    {{ sagaz_dbt.create_journal_schema(runs.without_identifier()) }}
   {%- endcall -%}
   {%- call statement('sagaz_journal_runs', auto_begin=True) -%}
-    create table if not exists {{ runs }} (
-      run_id varchar(64) not null,
-      status varchar(32) not null,
-      project_name varchar(256),
-      target_name varchar(256),
-      target_schema varchar(256),
-      command text,
-      started_at timestamp,
-      updated_at timestamp,
-      message text
-    )
+    {{ sagaz_dbt.journal_table_sql(runs, [
+         ('run_id', 'varchar(64)', true),
+         ('status', 'varchar(32)', true),
+         ('project_name', 'varchar(256)', false),
+         ('target_name', 'varchar(256)', false),
+         ('target_schema', 'varchar(256)', false),
+         ('command', 'text', false),
+         ('started_at', 'timestamp', false),
+         ('updated_at', 'timestamp', false),
+         ('message', 'text', false)]) }}
   {%- endcall -%}
   {%- call statement('sagaz_journal_steps', auto_begin=True) -%}
-    create table if not exists {{ steps }} (
-      run_id varchar(64) not null,
-      seq integer not null,
-      unique_id text not null,
-      resource_type varchar(32),
-      materialized varchar(64),
-      database_name text,
-      schema_name text,
-      identifier text,
-      pre_type varchar(32),
-      kept_identifier text,
-      copy_identifier text,
-      index_ddl text,
-      status varchar(32) not null,
-      detail text
-    )
+    {{ sagaz_dbt.journal_table_sql(steps, [
+         ('run_id', 'varchar(64)', true),
+         ('seq', 'integer', true),
+         ('unique_id', 'text', true),
+         ('resource_type', 'varchar(32)', false),
+         ('materialized', 'varchar(64)', false),
+         ('database_name', 'text', false),
+         ('schema_name', 'text', false),
+         ('identifier', 'text', false),
+         ('pre_type', 'varchar(32)', false),
+         ('kept_identifier', 'text', false),
+         ('copy_identifier', 'text', false),
+         ('index_ddl', 'text', false),
+         ('status', 'varchar(32)', true),
+         ('detail', 'text', false)]) }}
   {%- endcall -%}
   {#- Journals written by earlier versions gain the columns added since. -#}
   {%- call statement('sagaz_journal_migrate', auto_begin=True) -%}
-    alter table {{ runs }} add column if not exists target_schema varchar(256)
+    {{ sagaz_dbt.journal_add_column_sql(runs, 'target_schema', 'varchar(256)') }}
   {%- endcall -%}
   {%- call statement('sagaz_journal_migrate_steps', auto_begin=True) -%}
-    alter table {{ steps }} add column if not exists detail text
+    {{ sagaz_dbt.journal_add_column_sql(steps, 'detail', 'text') }}
   {%- endcall -%}
   {%- do sagaz_dbt.journal_ensure_owner(runs) -%}
 {%- endmacro %}
 
 
+{#-
+  The journal's DDL, dispatched per engine.  Column types are written as Postgres and DuckDB
+  spell them (varchar(n), text, integer, double precision, timestamp); an engine whose SQL
+  differs maps them in its own implementation.  Never called on a read path: read-only
+  commands (`sagaz-dbt runs`, the lock-holder message, the plain-dbt guard) write nothing.
+-#}
+
+{% macro create_journal_schema(schema_relation) -%}
+  {{- return(adapter.dispatch('create_journal_schema', 'sagaz_dbt')(schema_relation)) -}}
+{%- endmacro %}
+
 {% macro default__create_journal_schema(schema_relation) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: create_journal_schema is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro postgres__create_journal_schema(schema_relation) -%}
   create schema if not exists {{ schema_relation.include(database=False) }}
 {%- endmacro %}
 
 {% macro duckdb__create_journal_schema(schema_relation) -%}
   create schema if not exists {{ schema_relation }}
+{%- endmacro %}
+
+
+{% macro journal_table_sql(relation, columns) -%}
+  {#- CREATE TABLE IF NOT EXISTS for one journal table; `columns`: [(name, type, not null)]. -#}
+  {{- return(adapter.dispatch('journal_table_sql', 'sagaz_dbt')(relation, columns)) -}}
+{%- endmacro %}
+
+{% macro default__journal_table_sql(relation, columns) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: journal_table_sql is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro postgres__journal_table_sql(relation, columns) -%}
+  {{- return(sagaz_dbt.standard_journal_table_sql(relation, columns)) -}}
+{%- endmacro %}
+
+{% macro duckdb__journal_table_sql(relation, columns) -%}
+  {{- return(sagaz_dbt.standard_journal_table_sql(relation, columns)) -}}
+{%- endmacro %}
+
+{% macro standard_journal_table_sql(relation, columns) -%}
+  {#- Engine-neutral (standard SQL that Postgres and DuckDB both accept as written): shared
+      by their implementations above, deliberately not a default__. -#}
+  {%- set parts = [] -%}
+  {%- for name, type, required in columns -%}
+    {%- do parts.append(name ~ ' ' ~ type ~ (' not null' if required else '')) -%}
+  {%- endfor -%}
+  {{- return('create table if not exists ' ~ relation ~ ' (' ~ parts | join(', ') ~ ')') -}}
+{%- endmacro %}
+
+
+{% macro journal_add_column_sql(relation, name, type, if_not_exists=true) -%}
+  {#- Adds a column that a later sagaz-dbt introduced to an existing journal table. -#}
+  {{- return(adapter.dispatch('journal_add_column_sql', 'sagaz_dbt')(relation, name, type, if_not_exists)) -}}
+{%- endmacro %}
+
+{% macro default__journal_add_column_sql(relation, name, type, if_not_exists) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: journal_add_column_sql is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro postgres__journal_add_column_sql(relation, name, type, if_not_exists) -%}
+  {{- return(sagaz_dbt.standard_add_column_sql(relation, name, type, if_not_exists)) -}}
+{%- endmacro %}
+
+{% macro duckdb__journal_add_column_sql(relation, name, type, if_not_exists) -%}
+  {{- return(sagaz_dbt.standard_add_column_sql(relation, name, type, if_not_exists)) -}}
+{%- endmacro %}
+
+{% macro standard_add_column_sql(relation, name, type, if_not_exists) -%}
+  {#- Engine-neutral (Postgres and DuckDB both accept it as written): shared, not a default__. -#}
+  {{- return('alter table ' ~ relation ~ ' add column ' ~ ('if not exists ' if if_not_exists else '') ~ name ~ ' ' ~ type) -}}
 {%- endmacro %}
 
 

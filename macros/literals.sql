@@ -14,6 +14,10 @@
 -#}
 
 {% macro default__sql_string(value) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: sql_string is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro duckdb__sql_string(value) -%}
   {%- set text = sagaz_dbt.sql_string_text(value) -%}
   {{- return("'" ~ (text | replace("'", "''")) ~ "'") -}}
 {%- endmacro %}

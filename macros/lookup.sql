@@ -15,7 +15,7 @@
       project configures).  The engine's rule and the quoting are read once per memo. -#}
   {%- set memo = {} if memo is none else memo -%}
   {%- if 'unquoted_case' not in memo -%}
-    {%- do memo.update({'unquoted_case': adapter.dispatch('unquoted_identifier_case', 'sagaz_dbt')()}) -%}
+    {%- do memo.update({'unquoted_case': sagaz_dbt.unquoted_identifier_case()}) -%}
   {%- endif -%}
   {%- set quoted = ('quoted', component) -%}
   {%- if quoted not in memo -%}
@@ -25,6 +25,11 @@
     {{- return(name) -}}
   {%- endif -%}
   {{- return(name | lower) -}}
+{%- endmacro %}
+
+{% macro unquoted_identifier_case() -%}
+  {#- 'lower' where the engine folds unquoted names to lower case, none where it keeps them. -#}
+  {{- return(adapter.dispatch('unquoted_identifier_case', 'sagaz_dbt')()) -}}
 {%- endmacro %}
 
 {% macro default__unquoted_identifier_case() -%}
@@ -50,6 +55,10 @@
 {%- endmacro %}
 
 {% macro default__names_fold_case() -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: names_fold_case is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro postgres__names_fold_case() -%}
   {{- return(false) -}}
 {%- endmacro %}
 

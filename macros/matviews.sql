@@ -12,6 +12,11 @@
 {%- endmacro %}
 
 {% macro default__keep_materialized_view(kept_identifier) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: keep_materialized_view is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro duckdb__keep_materialized_view(kept_identifier) -%}
+  {#- dbt-duckdb has no materialized views: the hook is never injected there. -#}
   {{- return('') -}}
 {%- endmacro %}
 
@@ -142,6 +147,11 @@
 {%- endmacro %}
 
 {% macro default__relation_index_ddl(relation) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: relation_index_ddl is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro duckdb__relation_index_ddl(relation) -%}
+  {#- Only asked for materialized views, which DuckDB does not have. -#}
   {{- return(none) -}}
 {%- endmacro %}
 

@@ -69,10 +69,22 @@
     its sagaz name instead: the views follow it by OID, compensation swaps it back, and
     release drops it after re-pointing the views.
   -#}
+  {%- if not sagaz_dbt.is_armed() -%}
+    {{- return(adapter.dispatch('drop_relation', 'dbt')(relation)) -}}  {#- plain dbt, any adapter -#}
+  {%- endif -%}
+  {{- return(sagaz_dbt.drop_or_keep(relation)) -}}
+{%- endmacro %}
+
+{% macro drop_or_keep(relation) -%}
   {{- return(adapter.dispatch('drop_or_keep', 'sagaz_dbt')(relation)) -}}
 {%- endmacro %}
 
 {% macro default__drop_or_keep(relation) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: drop_or_keep is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro duckdb__drop_or_keep(relation) -%}
+  {#- DuckDB binds views by name: no view follows a dropped seed's identity; the seed is copied. -#}
   {{- return(adapter.dispatch('drop_relation', 'dbt')(relation)) -}}
 {%- endmacro %}
 

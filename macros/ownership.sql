@@ -18,7 +18,7 @@
                          ('lock_pid', 'integer'), ('heartbeat_epoch', 'double precision')] -%}
     {%- if name not in have -%}
       {%- call statement('sagaz_journal_owner_' ~ name, auto_begin=True) -%}
-        alter table {{ runs }} add column {{ name }} {{ type }}
+        {{ sagaz_dbt.journal_add_column_sql(runs, name, type, if_not_exists=false) }}
       {%- endcall -%}
     {%- endif -%}
   {%- endfor -%}

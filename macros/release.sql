@@ -75,6 +75,11 @@
 {%- endmacro %}
 
 {% macro default__dependent_views_of(database, pairs) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: dependent_views_of is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro duckdb__dependent_views_of(database, pairs) -%}
+  {#- DuckDB binds views by name: none follows a renamed table, none needs re-pointing. -#}
   {{- return([]) -}}
 {%- endmacro %}
 

@@ -216,12 +216,20 @@
         and (sagaz_dbt.list_schema_relations(database, schema) | length) == 0 -%}
     {%- set schema_relation = api.Relation.create(database=database, schema=schema).without_identifier() -%}
     {%- call statement('sagaz_drop_empty_schema', auto_begin=True) -%}
-      {{ adapter.dispatch('drop_empty_schema', 'sagaz_dbt')(schema_relation) }}
+      {{ sagaz_dbt.drop_empty_schema(schema_relation) }}
     {%- endcall -%}
   {%- endif -%}
 {%- endmacro %}
 
+{% macro drop_empty_schema(schema_relation) -%}
+  {{- return(adapter.dispatch('drop_empty_schema', 'sagaz_dbt')(schema_relation)) -}}
+{%- endmacro %}
+
 {% macro default__drop_empty_schema(schema_relation) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: drop_empty_schema is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro postgres__drop_empty_schema(schema_relation) -%}
   drop schema {{ schema_relation.include(database=False) }}
 {%- endmacro %}
 

@@ -51,7 +51,16 @@
 {%- endmacro %}
 
 
+{% macro analyze_keys(relation) -%}
+  {{- return(adapter.dispatch('analyze_keys', 'sagaz_dbt')(relation)) -}}
+{%- endmacro %}
+
 {% macro default__analyze_keys(relation) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: analyze_keys is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro duckdb__analyze_keys(relation) -%}
+  {#- DuckDB plans without collected statistics: nothing to do. -#}
 {%- endmacro %}
 
 {% macro postgres__analyze_keys(relation) -%}
@@ -83,7 +92,7 @@
       {{ model.compiled_code }}
     ) as sagaz_batch
   {%- endcall -%}
-  {%- do adapter.dispatch('analyze_keys', 'sagaz_dbt')(keys) -%}
+  {%- do sagaz_dbt.analyze_keys(keys) -%}
   {%- for scope in sagaz_dbt.key_scopes('sagaz_t', keys, key_columns) -%}
     {%- call statement('sagaz_backup_rows', auto_begin=True) -%}
       {% if loop.first %}create table {{ copy }} as{% else %}insert into {{ copy }}{% endif %}
@@ -132,7 +141,7 @@
     {%- if col.name not in copy_cols -%}{%- do added.append(col.name) -%}{%- endif -%}
   {%- endfor -%}
   {%- if added -%}
-    {%- do adapter.dispatch('drop_added_columns', 'sagaz_dbt')(current, added, step, script) -%}
+    {%- do sagaz_dbt.drop_added_columns(current, added, step, script) -%}
   {%- endif -%}
   {%- if detail.mode == 'keys' -%}
     {%- set keys = sagaz_dbt.step_backup(step, 'keys') -%}
@@ -159,7 +168,22 @@
 {%- endmacro %}
 
 
+{% macro drop_added_columns(relation, columns, step, script) -%}
+  {#- Queue the drop of the columns a run added to `relation`. -#}
+  {{- return(adapter.dispatch('drop_added_columns', 'sagaz_dbt')(relation, columns, step, script)) -}}
+{%- endmacro %}
+
 {% macro default__drop_added_columns(relation, columns, step, script) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: drop_added_columns is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro postgres__drop_added_columns(relation, columns, step, script) -%}
+  {%- do sagaz_dbt.queue_drop_columns(relation, columns, script) -%}
+{%- endmacro %}
+
+{% macro queue_drop_columns(relation, columns, script) -%}
+  {#- Engine-neutral (standard ALTER TABLE ... DROP COLUMN, quoted by the adapter): shared
+      by the postgres__ and duckdb__ implementations above and below. -#}
   {%- for name in columns -%}
     {%- do script.append('alter table ' ~ relation ~ ' drop column ' ~ adapter.quote(name)) -%}
   {%- endfor -%}
@@ -182,7 +206,7 @@
     {%- set index = api.Relation.create(database=relation.database, schema=relation.schema, identifier=name) -%}
     {%- do script.append('drop index ' ~ index) -%}
   {%- endfor -%}
-  {%- do sagaz_dbt.default__drop_added_columns(relation, columns, step, script) -%}
+  {%- do sagaz_dbt.queue_drop_columns(relation, columns, script) -%}
   {%- if names -%}
     {%- do sagaz_dbt.recreate_indexes(step, script) -%}
   {%- endif -%}

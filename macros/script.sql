@@ -28,11 +28,19 @@
 
 
 {% macro queue_rename(script, from_relation, to_relation) -%}
-  {%- do script.append(adapter.dispatch('rename_sql', 'sagaz_dbt')(from_relation, to_relation) | trim) -%}
+  {%- do script.append(sagaz_dbt.rename_sql(from_relation, to_relation) | trim) -%}
   {%- do adapter.cache_renamed(from_relation, to_relation) -%}
 {%- endmacro %}
 
+{% macro rename_sql(from_relation, to_relation) -%}
+  {{- return(adapter.dispatch('rename_sql', 'sagaz_dbt')(from_relation, to_relation)) -}}
+{%- endmacro %}
+
 {% macro default__rename_sql(from_relation, to_relation) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: rename_sql is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro postgres__rename_sql(from_relation, to_relation) -%}
   {#- As dbt-postgres renames (ALTER TABLE renames views too). -#}
   alter table {{ from_relation.render() }} rename to {{ adapter.quote_as_configured(to_relation.identifier, 'identifier') }}
 {%- endmacro %}

@@ -15,6 +15,11 @@
 {%- endmacro %}
 
 {% macro default__dbt_temporaries(steps) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: dbt_temporaries is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro postgres__dbt_temporaries(steps) -%}
+  {#- dbt-postgres's temporaries are session temporary tables: they die with the session. -#}
   {{- return(none) -}}
 {%- endmacro %}
 

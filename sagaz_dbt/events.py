@@ -51,18 +51,6 @@ COMPENSATION_PROGRESS = EventType("CompensationProgress", "SGZ011", "info")
 SAGAZ_WARNING = EventType("SagazWarning", "SGZ020", "warn")
 SAGAZ_MESSAGE = EventType("SagazMessage", "SGZ030", "info")
 
-#: Every event sagaz-dbt emits, for the docs and the tests.
-ALL = (
-    RUN_ARMED,
-    RUN_COMMITTED,
-    RUN_ROLLED_BACK,
-    RUN_TORN,
-    COMPENSATION_STARTED,
-    COMPENSATION_PROGRESS,
-    SAGAZ_WARNING,
-    SAGAZ_MESSAGE,
-)
-
 _FALSE = ("0", "false", "no", "off")
 
 
@@ -286,29 +274,24 @@ def live_terminal(out: Console) -> bool:
 
 
 def progress(out: Console) -> Callable[..., None]:
-    """The compensation's progress callback (`saga.Progress`, called with `done, total` and,
-    when the saga reports relation by relation, the step): one live line on a terminal,
-    plain lines in CI logs and files, CompensationProgress events under JSON."""
+    """The compensation's progress callback (`saga.Progress`, called with `done, total`; a
+    phase is one transaction, so the saga reports once, when it committed): one live line on
+    a terminal, plain lines in CI logs and files, CompensationProgress events under JSON."""
     live = live_terminal(out)
     state = {"width": 0}
 
-    def show(done: int, total: int, step: Any = None) -> None:
+    def show(done: int, total: int) -> None:
         if not shows(out, "info"):
             return
         line = f"sagaz-dbt: {done} of {total} relations restored"
-        data: dict[str, Any] = {"done": done, "total": total}
-        if step is not None:
-            data["unique_id"] = step.unique_id
-            data["relation"] = {"database": step.database, "schema": step.schema, "identifier": step.identifier}
         if is_json(out):
-            fire(out, COMPENSATION_PROGRESS, line, **data)
+            fire(out, COMPENSATION_PROGRESS, line, done=done, total=total)
         elif live:
             padded = line.ljust(state["width"])
             state["width"] = len(line)
             out.file.write("\r" + padded + ("\n" if done >= total else ""))
             out.file.flush()
         else:
-            suffix = f" ({step.schema}.{step.identifier})" if step is not None else ""
-            out.print(line + suffix, markup=False, highlight=False)
+            out.print(line, markup=False, highlight=False)
 
     return show

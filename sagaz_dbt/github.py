@@ -14,15 +14,18 @@ import re
 from pathlib import Path
 from typing import Any
 
+from dbt.artifacts.schemas.results import NodeStatus
+
 from sagaz_dbt.junit import clean, is_restoring
+from sagaz_dbt.vocabulary import NODE_FAILED_OR_ERRORED, RunOutcome, StepAction
 
 ENV = "GITHUB_STEP_SUMMARY"
 
 _VERDICT = {
-    "committed": "✅ committed",
-    "rolled_back": "↩️ rolled back",
-    "torn": "🚨 NOT restored",
-    "not_started": "⛔ did not start",
+    RunOutcome.COMMITTED: "✅ committed",
+    RunOutcome.ROLLED_BACK: "↩️ rolled back",
+    RunOutcome.TORN: "🚨 NOT restored",
+    RunOutcome.NOT_STARTED: "⛔ did not start",
 }
 
 
@@ -51,7 +54,7 @@ def render(result: Any) -> str:
     results = list(getattr(getattr(result, "dbt", None), "results", None) or [])
     if results:
         lines.extend(_what_ran(results))
-    failed = [r for r in results if str(r.status) in ("fail", "error", "runtime error")]
+    failed = [r for r in results if str(r.status) in NODE_FAILED_OR_ERRORED]
     if failed:
         lines += ["### What failed", "", "| node | status | message | failing rows |", "|---|---|---|---|"]
         for res in failed:
@@ -61,16 +64,16 @@ def render(result: Any) -> str:
                 f"{'' if failures is None else failures} |"
             )
         lines.append("")
-    warned = [r for r in results if str(r.status) == "warn"]
+    warned = [r for r in results if str(r.status) == NodeStatus.Warn]
     if warned:
         lines += ["### Warnings (no rollback)", "", "| test | message |", "|---|---|"]
         lines += [f"| {_code(r.node.unique_id)} | {_cell(r.message)} |" for r in warned]
         lines.append("")
 
-    if rpt.status == "rolled_back":
+    if rpt.status == RunOutcome.ROLLED_BACK:
         lines.extend(_restored(rpt.steps))
-    elif rpt.status == "committed" and rpt.steps:
-        retained = sum(1 for s in rpt.steps if s["action"] == "retained")
+    elif rpt.status == RunOutcome.COMMITTED and rpt.steps:
+        retained = sum(1 for s in rpt.steps if s["action"] == StepAction.RETAINED)
         tail = (
             f"backups kept: `sagaz-dbt rollback {rpt.run_id}` undoes this run."
             if retained
@@ -88,13 +91,13 @@ def render(result: Any) -> str:
 
 def _verdict_sentence(result: Any) -> str:
     rpt = result.report
-    if rpt.status == "committed":
+    if rpt.status == RunOutcome.COMMITTED:
         return "Every change of this run is in the warehouse." + (
             f" ⚠️ {_cell(rpt.message)}" if rpt.message else ""
         )
-    if rpt.status == "rolled_back":
+    if rpt.status == RunOutcome.ROLLED_BACK:
         return "The build failed; **the warehouse is exactly as it was before the run.**"
-    if rpt.status == "torn":
+    if rpt.status == RunOutcome.TORN:
         return (
             f"**The rollback did not finish: the warehouse is not restored.** {_cell(rpt.message)} "
             "Run `sagaz-dbt recover` with the same flags."

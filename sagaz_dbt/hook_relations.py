@@ -27,6 +27,7 @@ from typing import Any, Iterable, Mapping
 
 from sagaz_dbt.errors import UsageError
 from sagaz_dbt.strategies import RunContext, Snapshot, Strategy
+from sagaz_dbt.vocabulary import BackupKind
 
 #: The var block sagaz-dbt reads from `vars:` (dbt_project.yml or --vars).
 VAR_NAME = "sagaz"
@@ -64,10 +65,10 @@ class _HookRelationStrategy(Strategy):
     """Hooks change a relation in place: only a copy keeps its pre-run rows."""
 
     def snapshot(self, node: Any, run: RunContext) -> Snapshot:
-        return Snapshot("copy")
+        return Snapshot(BackupKind.COPY)
 
 
-HOOK_RELATION = _HookRelationStrategy(name="copy", cost="copy of a relation that hooks write")
+HOOK_RELATION = _HookRelationStrategy()
 
 
 def _settings(cli_vars: Mapping[str, Any], project_vars: Mapping[str, Any], project: str) -> Mapping[str, Any]:
@@ -314,7 +315,6 @@ def planned_steps(names: Iterable[RelationName], start_seq: int, database: str, 
                 database=str(rel.database),
                 schema=str(rel.schema),
                 identifier=rel.identifier,
-                strategy=HOOK_RELATION,
                 snapshot=HOOK_RELATION.snapshot(None, RunContext()),
             )
         )

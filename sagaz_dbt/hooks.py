@@ -15,6 +15,7 @@ from typing import Any
 
 from sagaz_dbt.journal import StepRecord
 from sagaz_dbt.package import PACKAGE_NAME
+from sagaz_dbt.vocabulary import BackupKind
 
 
 @dataclass
@@ -80,9 +81,9 @@ def _hook_sql(record: StepRecord) -> str | None:
     detail = record.detail
     if record.materialized == MATERIALIZED_VIEW and record.kept_identifier:
         return "{{ sagaz_dbt.keep_materialized_view(%s) }}" % json.dumps(record.kept_identifier)
-    if not record.copy_identifier or detail.get("mode") not in ("keys", "current"):
+    if not record.copy_identifier or detail.get("mode") not in (BackupKind.KEYS, BackupKind.CURRENT):
         return None
-    if detail["mode"] == "keys":
+    if detail["mode"] == BackupKind.KEYS:
         args = [detail["key_columns"], record.copy_identifier, detail["keys_identifier"]]
         return "{{ sagaz_dbt.backup_touched_rows(%s) }}" % ", ".join(json.dumps(a) for a in args)
     args = [record.copy_identifier, detail["valid_to"], detail.get("valid_to_current")]

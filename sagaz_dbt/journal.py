@@ -9,26 +9,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from enum import Enum
 from typing import Any
 
 from sagaz_dbt.errors import JournalError
+from sagaz_dbt.vocabulary import UNFINISHED, RunStatus, StepStatus
 from sagaz_dbt.warehouse import Warehouse, table_rows
 
 DEFAULT_SCHEMA = "sagaz"
 
-
-class RunStatus(str, Enum):
-    ARMING = "arming"  # (older journals) snapshots being taken; dbt had not started
-    BUILDING = "building"  # armed: dbt may be changing relations
-    COMMITTING = "committing"  # (older journals) the build succeeded; backups being released
-    COMMITTED = "committed"
-    COMPENSATING = "compensating"  # (older journals) relations being restored
-    ROLLED_BACK = "rolled_back"
-
-
-#: Statuses of a run that a crash interrupted: recovery finishes them.
-UNFINISHED = [RunStatus.ARMING, RunStatus.BUILDING, RunStatus.COMMITTING, RunStatus.COMPENSATING]
+__all__ = ["DEFAULT_SCHEMA", "UNFINISHED", "Journal", "RunRecord", "RunStatus", "StepRecord"]  # RunStatus: vocabulary
 
 
 @dataclass
@@ -66,8 +55,8 @@ class StepRecord:
     kept_identifier: str | None = None  # dbt's backup, renamed to a sagaz name
     copy_identifier: str | None = None  # a copy, for relations changed in place
     index_ddl: list[str] = field(default_factory=list)
-    status: str = "armed"
-    # Row-level snapshots: {"mode": "keys"|"current"|"window", "keys_identifier", "key_columns", ...}
+    status: str = StepStatus.ARMED.value
+    # Row-level snapshots: {"mode": BackupKind value (keys|current|window), "keys_identifier", "key_columns", ...}
     detail: dict[str, Any] = field(default_factory=dict)
 
     def as_bindings(self) -> dict[str, Any]:

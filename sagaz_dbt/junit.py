@@ -25,15 +25,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sagaz_dbt.vocabulary import is_restoring
+from dbt.artifacts.schemas.results import NodeStatus
+
+from sagaz_dbt.vocabulary import NODE_ERRORED, NODE_FAILED, RunOutcome, is_restoring
 
 ROLLBACK_CLASSNAME = "sagaz_dbt"
 ROLLBACK_NAME = "rollback"
 
 #: dbt statuses -> JUnit outcome.
-_FAILED = {"fail"}
-_ERRORED = {"error", "runtime error"}
-_SKIPPED = {"skipped"}
+_FAILED = NODE_FAILED
+_ERRORED = NODE_ERRORED
+_SKIPPED = {NodeStatus.Skipped}
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd]")
@@ -132,7 +134,7 @@ def _node_case(res: Any, steps: dict[str, dict[str, Any]]) -> tuple[ET.Element, 
     elif status in _SKIPPED:
         outcome = "skipped"
         ET.SubElement(case, "skipped", message=message or "skipped: an upstream node failed or errored")
-    elif status == "warn":
+    elif status == NodeStatus.Warn:
         out_lines.append(f"WARN ({failures} failing rows): {message}" if failures is not None else f"WARN: {message}")
 
     step = steps.get(node.unique_id)
@@ -156,7 +158,7 @@ def _rollback_case(result: Any) -> tuple[ET.Element, str | None]:
         lines.append(f"{rel['schema']}.{rel['identifier']} ({step['unique_id']}): {step['snapshot']} -> {step['action']}")
     error = getattr(result, "error", None)
     outcome: str | None = None
-    if rpt.status == "torn":
+    if rpt.status == RunOutcome.TORN:
         outcome = "failures"
         element = ET.SubElement(
             case,
@@ -167,10 +169,10 @@ def _rollback_case(result: Any) -> tuple[ET.Element, str | None]:
         element.text = clean(error or rpt.message) + "\nRun `sagaz-dbt recover` with the same flags."
     elif error is not None:
         outcome = "errors"
-        kind = "release_failed" if rpt.status == "committed" else "not_started"
+        kind = "release_failed" if rpt.status == RunOutcome.COMMITTED else "not_started"
         element = ET.SubElement(case, "error", message=_first_line(clean(error)), type=kind)
-        element.text = clean(error) + ("" if rpt.status == "committed" else "\nNo relation was changed.")
-    elif rpt.status == "rolled_back":
+        element.text = clean(error) + ("" if rpt.status == RunOutcome.COMMITTED else "\nNo relation was changed.")
+    elif rpt.status == RunOutcome.ROLLED_BACK:
         lines.insert(1, f"the warehouse is exactly as it was before the run: {len(restored)} relation(s) restored")
     ET.SubElement(case, "system-out").text = "\n".join(lines)
     return case, outcome

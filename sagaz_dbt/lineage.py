@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sagaz_dbt.junit import is_restoring
+from sagaz_dbt.vocabulary import NODE_ERRORED, RunOutcome
 
 FACET_NAME = "sagaz_compensation"
 #: Where sagaz-dbt is published; the producer URI of every event.  The facet's JSON schema
@@ -163,7 +164,7 @@ class LineageRun:
         # A node that failed before dbt executed it (a compilation error) still gets START + FAIL.
         for unique_id, res in by_id.items():
             node = self.manifest.nodes.get(unique_id)
-            if node is not None and _is_lineage_node(node) and str(res.status) in ("error", "runtime error"):
+            if node is not None and _is_lineage_node(node) and str(res.status) in NODE_ERRORED:
                 if unique_id not in self.started:
                     self._start_node(node)
         for unique_id, node_run_id in list(self.started.items()):
@@ -171,14 +172,14 @@ class LineageRun:
             res = by_id.get(unique_id)
             status = str(getattr(res, "status", "")) if res is not None else ""
             facets = self._run_facets(parent=True)
-            if rpt.status == "committed":
+            if rpt.status == RunOutcome.COMMITTED:
                 state = "COMPLETE"
             else:
-                state = "FAIL" if status in ("error", "runtime error") or rpt.status == "torn" else "ABORT"
+                state = "FAIL" if status in NODE_ERRORED or rpt.status == RunOutcome.TORN else "ABORT"
                 step = steps.get(unique_id)
-                if rpt.status in ("rolled_back", "torn"):
+                if rpt.status in (RunOutcome.ROLLED_BACK, RunOutcome.TORN):
                     facets[FACET_NAME] = self._compensation_facet(rpt, reason, [step] if step else [])
-                if status in ("error", "runtime error"):
+                if status in NODE_ERRORED:
                     facets["errorMessage"] = self._error_facet(getattr(res, "message", "") or "node failed")
             self._emit(
                 self._event(
@@ -192,11 +193,11 @@ class LineageRun:
                 )
             )
         facets = self._run_facets()
-        if rpt.status == "committed":
+        if rpt.status == RunOutcome.COMMITTED:
             state = "COMPLETE"
         else:
             state = "FAIL"
-            if rpt.status in ("rolled_back", "torn"):
+            if rpt.status in (RunOutcome.ROLLED_BACK, RunOutcome.TORN):
                 facets[FACET_NAME] = self._compensation_facet(rpt, reason, list(rpt.steps))
             facets["errorMessage"] = self._error_facet(reason or "the build failed")
         self._emit(self._event(state, self.run_uuid, self.job_name, facets, "JOB"))
@@ -282,7 +283,7 @@ class LineageRun:
         cls = compensation_facet_class()
         return cls(
             producer=PRODUCER,
-            status="not_restored" if rpt.status == "torn" else "rolled_back",
+            status="not_restored" if rpt.status == RunOutcome.TORN else "rolled_back",
             sagazRunId=rpt.run_id,
             reason=reason,
             relations=[
@@ -350,7 +351,7 @@ def _relation_parts(step: dict[str, Any]) -> dict[str, Any]:
 
 def _reason(result: Any) -> str:
     rpt = result.report
-    if rpt.status == "torn" or (rpt.status not in ("committed", "rolled_back")):
+    if rpt.status == RunOutcome.TORN or (rpt.status not in (RunOutcome.COMMITTED, RunOutcome.ROLLED_BACK)):
         return rpt.message
     failed = [f.get("unique_id", "") for f in rpt.failed_nodes]
     if rpt.dbt_error:

@@ -13,7 +13,7 @@ from typing import Any, Iterable
 
 from sagaz_dbt import strategies
 from sagaz_dbt.runner import STEP_RESOURCE_TYPES
-from sagaz_dbt.strategies import RunContext, Snapshot, Strategy
+from sagaz_dbt.strategies import RunContext, Snapshot
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,6 @@ class PlannedStep:
     database: str
     schema: str
     identifier: str
-    strategy: Strategy
     snapshot: Snapshot
     #: Journal detail the step carries besides its snapshot (a backed-up external file).
     extra_detail: dict[str, Any] = field(default_factory=dict)
@@ -37,7 +36,6 @@ def make_plan(manifest: Any, selected: Iterable[str], run: RunContext) -> list[P
     steps: list[PlannedStep] = []
     for seq, uid in enumerate(ordered):
         node = manifest.nodes[uid]
-        strategy = strategies.for_node(node)
         steps.append(
             PlannedStep(
                 seq=seq,
@@ -47,8 +45,7 @@ def make_plan(manifest: Any, selected: Iterable[str], run: RunContext) -> list[P
                 database=node.database,
                 schema=node.schema,
                 identifier=node.alias or node.name,
-                strategy=strategy,
-                snapshot=strategy.snapshot(node, run),
+                snapshot=strategies.for_node(node).snapshot(node, run),
             )
         )
     return steps

@@ -22,6 +22,7 @@ from rich.text import Text
 from sagaz_dbt import events
 from sagaz_dbt.journal import StepRecord
 from sagaz_dbt.saga import SagaOutcome
+from sagaz_dbt.vocabulary import NO_BACKUP_LABEL, BackupKind, RunOutcome, StepAction
 
 #: Bumped only when a key changes meaning or disappears; new keys may appear in any version.
 REPORT_VERSION = 1
@@ -126,17 +127,13 @@ def _sagaz_version() -> str:
 def snapshot_label(step: StepRecord) -> str:
     """How the step's pre-run state was kept, in the words the README uses."""
     mode = step.detail.get("mode")
-    if mode == "keys":
-        return "rows by key"
-    if mode == "current":
-        return "current rows"
-    if mode == "window":
-        return "rows in window"
+    if mode in {k.value for k in BackupKind if k.restores_rows}:
+        return BackupKind(mode).label
     if step.copy_identifier:
-        return "copy"
+        return BackupKind.COPY.label
     if step.kept_identifier:
-        return "kept (zero-copy)"
-    return "none (new)"
+        return BackupKind.SWAP.label
+    return NO_BACKUP_LABEL
 
 
 class PhaseClock:
@@ -160,7 +157,7 @@ def _now() -> str:
 
 
 def new_report(run_id: str, command: list[str]) -> RunReport:
-    return RunReport(run_id=run_id, command=command, status="not_started", exit_code=2, started_at=_now())
+    return RunReport(run_id=run_id, command=command, status=RunOutcome.NOT_STARTED.value, exit_code=2, started_at=_now())
 
 
 def console() -> Console:
@@ -190,16 +187,16 @@ def print_summary(report: RunReport, out: Console) -> None:
         _emit_summary(report, out)
         return
     out.print()
-    if report.status == "committed":
-        released = sum(1 for s in report.steps if s["action"] == "released")
-        retained = sum(1 for s in report.steps if s["action"] == "retained")
+    if report.status == RunOutcome.COMMITTED:
+        released = sum(1 for s in report.steps if s["action"] == StepAction.RELEASED)
+        retained = sum(1 for s in report.steps if s["action"] == StepAction.RETAINED)
         tail = f"{released} backup(s) released."
         if retained:
             tail = f"backups of {retained} relation(s) kept: `sagaz-dbt rollback {report.run_id}` undoes this run."
         out.print(
             f"[green]sagaz-dbt: run {report.run_id} committed[/green]: {len(report.steps)} relation(s) protected; {tail}"
         )
-    elif report.status == "rolled_back":
+    elif report.status == RunOutcome.ROLLED_BACK:
         out.print(f"[red]sagaz-dbt: run {report.run_id} rolled back[/red]: {rolled_back_verdict(report)}")
         table = Table(title=None, show_lines=False, header_style="bold")
         for col in ("relation", "node", "dbt status", "snapshot", "restored by"):
@@ -214,7 +211,7 @@ def print_summary(report: RunReport, out: Console) -> None:
                 Text(str(step["action"])),
             )
         out.print(table)
-    elif report.status == "torn":
+    elif report.status == RunOutcome.TORN:
         out.print(f"[bold red]sagaz-dbt: run {report.run_id} is NOT restored.[/bold red] {escape(report.message)}")
     for warning in report.warnings:
         out.print(f"[yellow]sagaz-dbt warning:[/yellow] {escape(warning)}")
@@ -226,8 +223,8 @@ def _emit_summary(report: RunReport, out: Console) -> None:
         {key: step[key] for key in ("unique_id", "relation", "node_status", "snapshot", "action")}
         for step in report.steps
     ]
-    if report.status == "committed":
-        retained = sum(1 for s in report.steps if s["action"] == "retained")
+    if report.status == RunOutcome.COMMITTED:
+        retained = sum(1 for s in report.steps if s["action"] == StepAction.RETAINED)
         events.fire(
             out,
             events.RUN_COMMITTED,
@@ -237,7 +234,7 @@ def _emit_summary(report: RunReport, out: Console) -> None:
             backups_retained=retained,
             steps=steps,
         )
-    elif report.status == "rolled_back":
+    elif report.status == RunOutcome.ROLLED_BACK:
         events.fire(
             out,
             events.RUN_ROLLED_BACK,
@@ -246,7 +243,7 @@ def _emit_summary(report: RunReport, out: Console) -> None:
             failed_nodes=[f.get("unique_id") for f in report.failed_nodes],
             steps=steps,
         )
-    elif report.status == "torn":
+    elif report.status == RunOutcome.TORN:
         events.fire(
             out,
             events.RUN_TORN,

@@ -15,6 +15,8 @@ from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from dbt.artifacts.schemas.results import NodeStatus
+
 from sagaz_dbt import selection
 from sagaz_dbt.args import DbtArgs
 from sagaz_dbt.artifacts import (
@@ -26,6 +28,7 @@ from sagaz_dbt.artifacts import (
 )
 from sagaz_dbt.errors import ProjectError, UsageError
 from sagaz_dbt.faults import checkpoint
+from sagaz_dbt.vocabulary import NODE_FAILED_OR_ERRORED
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
@@ -85,7 +88,7 @@ class BuildOutcome:
         return {
             uid
             for uid in self.tracker.started
-            if uid not in outcomes or outcomes[uid].status != "skipped"
+            if uid not in outcomes or outcomes[uid].status != NodeStatus.Skipped
         }
 
     @property
@@ -100,7 +103,7 @@ class BuildOutcome:
         out: list[NodeOutcome] = []
         for res in self.results:
             status = str(getattr(res, "status", ""))
-            if status in ("error", "fail", "runtime error"):
+            if status in NODE_FAILED_OR_ERRORED:
                 node = res.node
                 out.append(
                     NodeOutcome(

@@ -26,7 +26,7 @@ from sagaz_dbt.journal import Journal, RunRecord, RunStatus, StepRecord
 from sagaz_dbt.lock import LockLostError, RunTakenOverError
 from sagaz_dbt.ownership import Owner
 from sagaz_dbt.plan import PlannedStep
-from sagaz_dbt.vocabulary import StepAction
+from sagaz_dbt.vocabulary import BackupKind, StepAction
 from sagaz_dbt.warehouse import Warehouse
 
 SAGAZ_MARK = "__sagaz_"
@@ -113,7 +113,7 @@ class Saga:
                         "database": p.database,
                         "schema": p.schema,
                         "identifier": p.identifier,
-                        "kind": p.snapshot.kind,
+                        "kind": p.snapshot.kind.value,
                         "window": p.snapshot.window,
                     }
                     for p in plan
@@ -252,7 +252,7 @@ class Saga:
         outcome = SagaOutcome(self.run_id, RunStatus.ROLLED_BACK)
         self._drop_backup_schemas(records)
         outcome.warnings.extend(self._drop_created_schemas(records))
-        outcome.steps = [StepOutcome(r, str(actions.get(r.seq, "untouched"))) for r in sorted(records, key=lambda r: r.seq)]
+        outcome.steps = [StepOutcome(r, str(actions.get(r.seq, StepAction.UNTOUCHED.value))) for r in sorted(records, key=lambda r: r.seq)]
         outcome.warnings.extend(
             f"{s.step.relation_label} existed before run {self.run_id}, but neither it nor its backup "
             "existed any more: it was accepted as missing (--accept-missing) and is not restored"
@@ -466,17 +466,17 @@ def _row_detail(planned: PlannedStep, armed: dict[str, Any]) -> dict[str, Any]:
     """What a row-level restore needs to know: which rows the copy holds (a window copied
     while arming), or will hold (the node's pre-hook takes keys and current rows)."""
     snapshot = planned.snapshot
-    if snapshot.kind == "window":
-        return {"mode": "window", **snapshot.window} if armed.get("window_copy") else {}
+    if snapshot.kind is BackupKind.WINDOW:
+        return {"mode": BackupKind.WINDOW.value, **snapshot.window} if armed.get("window_copy") else {}
     if not snapshot.row_level or armed.get("copied") or not armed.get("copy_identifier"):
         return {}
-    if snapshot.kind == "keys":
+    if snapshot.kind is BackupKind.KEYS:
         return {
-            "mode": "keys",
+            "mode": BackupKind.KEYS.value,
             "key_columns": list(snapshot.key_columns),
             "keys_identifier": _opt_str(armed.get("keys_identifier")),
         }
-    return {"mode": "current", **snapshot.scd}
+    return {"mode": BackupKind.CURRENT.value, **snapshot.scd}
 
 
 def _opt_str(value: object) -> str | None:

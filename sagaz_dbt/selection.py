@@ -15,11 +15,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from dbt.artifacts.schemas.results import NodeStatus
+
 from sagaz_dbt.commands import RESOURCE_TYPES
 from sagaz_dbt.errors import UsageError
+from sagaz_dbt.vocabulary import NODE_RETRYABLE, BackupKind
 
-#: dbt's RetryTask.RETRYABLE_STATUSES (plus `warn` under --warn-error), as strings.
-_RETRYABLE = {"error", "fail", "skipped", "runtime error", "partial success"}
+#: dbt's RetryTask.RETRYABLE_STATUSES (plus `warn` under --warn-error).
+_RETRYABLE = NODE_RETRYABLE
 
 
 def ls_tokens(command: str, base: list[str]) -> list[str]:
@@ -72,7 +75,7 @@ def retry_nodes(project_dir: Path, target_path: str, params: dict[str, Any]) -> 
         return []
     retryable = set(_RETRYABLE)
     if params.get("warn_error"):
-        retryable.add("warn")
+        retryable.add(NodeStatus.Warn)
     which = (previous.get("args") or {}).get("which")
     return [
         r["unique_id"]
@@ -107,7 +110,7 @@ def plan_for(command: str, plan: list[Any]) -> list[Any]:
     for step in plan:
         if step.snapshot.row_level:
             why = f"{step.identifier}: copying the whole table before the run, because `dbt retry` re-parses the project"
-            step = replace(step, snapshot=Snapshot("copy", notice=why))
+            step = replace(step, snapshot=Snapshot(BackupKind.COPY, notice=why))
         # Nor do the post-hooks that mark what the run built (fingerprint.sql): without them
         # recovery would take every relation the retry built for a later change and refuse.
         # Such steps are recovered as older journals' are, without that check.
@@ -177,7 +180,7 @@ def retry_state(project_dir: Path, target_path: str, params: dict[str, Any]) -> 
         return None
     for result in previous.get("results", []):
         if str(result.get("status")) not in _RETRYABLE:
-            result["status"] = "skipped"
+            result["status"] = NodeStatus.Skipped.value
     folder = target_dir / _RETRY_STATE
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "run_results.json").write_text(json.dumps(previous))

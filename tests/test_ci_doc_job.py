@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers.project import Project, assert_same_state
+from helpers.project import assert_same_state
 from test_conformance_cli import _invoke, _plain_dbt, _sagaz
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "ci.md"

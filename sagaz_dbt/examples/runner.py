@@ -26,6 +26,7 @@ from sagaz_dbt.examples import data
 from sagaz_dbt.examples.pipelines import Failure, Pipeline, get
 from sagaz_dbt.examples.state import DuckDBInspector, PostgresInspector, WarehouseState
 from sagaz_dbt.journal import DEFAULT_SCHEMA
+from sagaz_dbt.vocabulary import RunOutcome
 
 #: Environment variables the example project reads (profiles.yml and macros/switches.sql).
 ENV_DUCKDB = "SAGAZ_EXAMPLE_DUCKDB"
@@ -369,7 +370,7 @@ def _play_failure(out: Console, report: ExampleReport, quiet: bool, from_empty: 
     report.runs.append(run)
     if run.exit_code != 1:
         report.problems.append(f"the failing run exited {run.exit_code}, expected 1")
-    if run.status != "rolled_back":
+    if run.status != RunOutcome.ROLLED_BACK:
         report.problems.append(f"the failing run ended {run.status}, expected rolled_back")
     failed = [f.unique_id for f in run.result.dbt.failed_nodes] if run.result.dbt is not None else []
     if not failure.matches(failed):

@@ -11,6 +11,7 @@ from sagaz_dbt.strategies.seed import SEED
 from sagaz_dbt.strategies.snapshot import SNAPSHOT
 from sagaz_dbt.strategies.table import TABLE
 from sagaz_dbt.strategies.view import VIEW
+from sagaz_dbt.vocabulary import BackupKind
 
 
 class _CopyAnything(Strategy):
@@ -18,10 +19,10 @@ class _CopyAnything(Strategy):
     copy an existing table to be safe; a view is still kept by the rename override."""
 
     def snapshot(self, node: Any, run: RunContext) -> Snapshot:
-        return Snapshot("copy")
+        return Snapshot(BackupKind.COPY)
 
 
-UNKNOWN = _CopyAnything(name="copy", cost="copy (materialization unknown to sagaz-dbt)")
+UNKNOWN = _CopyAnything()
 
 _BY_MATERIALIZATION = {
     "table": TABLE,

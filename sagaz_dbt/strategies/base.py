@@ -13,21 +13,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sagaz_dbt.engines import Engine
+from sagaz_dbt.vocabulary import BackupKind
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """How one node's pre-run state is kept.
+    """How one node's pre-run state is kept (`kind`: see BackupKind)."""
 
-    kind:
-      swap    - nothing to arm: dbt's own backup rename is kept (zero copy)
-      copy    - the whole table is copied before the run
-      keys    - a pre-hook copies the rows whose key is in the run's batch (O(batch))
-      current - a pre-hook copies a dbt snapshot's current rows (O(current), not O(history))
-      window  - the rows in the event-time window of a microbatch run, copied before the run
-    """
-
-    kind: str
+    kind: BackupKind
     key_columns: tuple[str, ...] = ()
     scd: dict[str, str | None] = field(default_factory=dict)  # snapshot meta column names
     window: dict[str, str | None] = field(default_factory=dict)  # event_time, start, end (None: open)
@@ -35,7 +28,7 @@ class Snapshot:
 
     @property
     def row_level(self) -> bool:
-        return self.kind in ("keys", "current")
+        return self.kind.row_level
 
 
 @dataclass(frozen=True)
@@ -50,10 +43,8 @@ class RunContext:
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
-@dataclass(frozen=True)
 class Strategy:
-    name: str
-    cost: str  # what arming costs, for the summary and the docs
+    """Chooses the snapshot (a BackupKind and its parameters) for one kind of node."""
 
     def snapshot(self, node: Any, run: RunContext) -> Snapshot:
         raise NotImplementedError

@@ -41,16 +41,17 @@ from sagaz_dbt.strategies.base import (
 )
 from sagaz_dbt.engines import MicrobatchWrite
 from sagaz_dbt.strategies.keys import columns_of
+from sagaz_dbt.vocabulary import BackupKind
 
 
 class IncrementalStrategy(Strategy):
     def snapshot(self, node: Any, run: RunContext) -> Snapshot:
         if effective_full_refresh(node, run):
-            return Snapshot("copy") if rebuilt_in_place(node, run) else Snapshot("swap")
+            return Snapshot(BackupKind.COPY) if rebuilt_in_place(node, run) else Snapshot(BackupKind.SWAP)
         config = node.config
         meta = sagaz_meta(node)
-        if meta.get("snapshot") == "copy":
-            return Snapshot("copy")
+        if meta.get("snapshot") == BackupKind.COPY:
+            return Snapshot(BackupKind.COPY)
         strategy = str(getattr(config, "incremental_strategy", None) or "default")
         if str(getattr(node, "language", "sql")) != "sql":
             return _copy(node, "it is a Python model")
@@ -60,7 +61,7 @@ class IncrementalStrategy(Strategy):
                 return _copy(
                     node, f"microbatch on {run.engine.adapter_type} merges by unique_key, beyond the batch window"
                 )
-            return Snapshot("window", window=microbatch_window(node, run))
+            return Snapshot(BackupKind.WINDOW, window=microbatch_window(node, run))
         if str(getattr(config, "on_schema_change", None) or "ignore") == "sync_all_columns":
             return _copy(node, "on_schema_change: sync_all_columns can change column types")
         keys = as_columns(getattr(config, "unique_key", None))  # keyed strategies write by it
@@ -74,7 +75,7 @@ class IncrementalStrategy(Strategy):
         columns = columns_of(keys, run.engine)  # the config is SQL: '"order"', 'ID'
         if columns is None:
             return _copy(node, f"its key {', '.join(keys)} is not a list of columns")
-        return Snapshot("keys", key_columns=columns)
+        return Snapshot(BackupKind.KEYS, key_columns=columns)
 
 
 def microbatch_window(node: Any, run: RunContext) -> dict[str, str | None]:
@@ -99,7 +100,7 @@ def microbatch_window(node: Any, run: RunContext) -> dict[str, str | None]:
 
 
 def _copy(node: Any, why: str) -> Snapshot:
-    return Snapshot("copy", notice=f"{node.name}: copying the whole table before the run, because {why}")
+    return Snapshot(BackupKind.COPY, notice=f"{node.name}: copying the whole table before the run, because {why}")
 
 
-INCREMENTAL = IncrementalStrategy(name="rows", cost="the rows whose key is in the batch (copy without a key)")
+INCREMENTAL = IncrementalStrategy()

@@ -18,13 +18,12 @@ from __future__ import annotations
 from typing import Any
 
 from sagaz_dbt.strategies.base import RunContext, Snapshot, Strategy
+from sagaz_dbt.vocabulary import BackupKind
 
 
 class MaterializedViewStrategy(Strategy):
     def snapshot(self, node: Any, run: RunContext) -> Snapshot:
-        return Snapshot("swap")
+        return Snapshot(BackupKind.SWAP)
 
 
-MATERIALIZED_VIEW = MaterializedViewStrategy(
-    name="swap", cost="zero-copy: the old materialized view is kept under a sagaz name"
-)
+MATERIALIZED_VIEW = MaterializedViewStrategy()

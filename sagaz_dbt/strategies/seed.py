@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from sagaz_dbt.strategies.base import RunContext, Snapshot, Strategy
+from sagaz_dbt.vocabulary import BackupKind
 
 
 class SeedStrategy(Strategy):
     def snapshot(self, node: Any, run: RunContext) -> Snapshot:
-        return Snapshot("copy")
+        return Snapshot(BackupKind.COPY)
 
 
-SEED = SeedStrategy(name="copy", cost="copy of the seed table")
+SEED = SeedStrategy()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sagaz_dbt.strategies.base import RunContext, Snapshot, Strategy
+from sagaz_dbt.vocabulary import BackupKind
 
 
 class SnapshotStrategy(Strategy):
@@ -22,7 +23,7 @@ class SnapshotStrategy(Strategy):
             "scd_id": getattr(names, "dbt_scd_id", None) or "dbt_scd_id",
             "valid_to_current": getattr(config, "dbt_valid_to_current", None),
         }
-        return Snapshot("current", scd=scd)
+        return Snapshot(BackupKind.CURRENT, scd=scd)
 
 
-SNAPSHOT = SnapshotStrategy(name="current rows", cost="copy of the snapshot's current rows")
+SNAPSHOT = SnapshotStrategy()

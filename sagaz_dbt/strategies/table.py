@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from sagaz_dbt.strategies.base import RunContext, Snapshot, Strategy, rebuilt_in_place
+from sagaz_dbt.vocabulary import BackupKind
 
 
 class TableStrategy(Strategy):
     def snapshot(self, node: Any, run: RunContext) -> Snapshot:
-        return Snapshot("copy") if rebuilt_in_place(node, run) else Snapshot("swap")
+        return Snapshot(BackupKind.COPY) if rebuilt_in_place(node, run) else Snapshot(BackupKind.SWAP)
 
 
-TABLE = TableStrategy(name="swap", cost="zero-copy: dbt's backup is kept under a sagaz name")
+TABLE = TableStrategy()

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from sagaz_dbt.strategies.base import RunContext, Snapshot, Strategy
+from sagaz_dbt.vocabulary import BackupKind
 
 
 class ViewStrategy(Strategy):
     def snapshot(self, node: Any, run: RunContext) -> Snapshot:
-        return Snapshot("swap")
+        return Snapshot(BackupKind.SWAP)
 
 
-VIEW = ViewStrategy(name="swap", cost="zero-copy: the old view is kept under a sagaz name")
+VIEW = ViewStrategy()

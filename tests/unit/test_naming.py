@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
