@@ -30,7 +30,7 @@
   {%- elif existing.is_view -%}
     {#- isolate_backups where a kept view would stay in the user's schema: dbt drops its
         backup as usual, and a rollback re-creates the view from its recorded DDL. -#}
-    {%- do out.update({'view_sql': adapter.dispatch('view_ddl', 'sagaz_dbt')(existing)}) -%}
+    {%- do out.update({'view_sql': sagaz_dbt.view_ddl(existing)}) -%}
   {%- endif -%}
 
   {%- if existing.is_materialized_view -%}
@@ -114,6 +114,20 @@
   {{- return(out) -}}
 {%- endmacro %}
 
+
+{% macro view_ddl(relation) -%}
+  {#- The statement that re-creates the view `relation` as it is now. -#}
+  {{- return(adapter.dispatch('view_ddl', 'sagaz_dbt')(relation)) -}}
+{%- endmacro %}
+
+{% macro postgres__view_ddl(relation) -%}
+  {#- Postgres moves a kept view to the backup schema instead (it is never asked today);
+      given for the engine contract, from the catalog's own definition. -#}
+  {%- set sql -%}
+    select pg_get_viewdef(to_regclass({{ sagaz_dbt.sql_string(relation.include(database=False).render()) }}), true)
+  {%- endset -%}
+  {{- return('create view ' ~ relation.include(database=False).render() ~ ' as ' ~ run_query(sql).columns[0].values()[0]) -}}
+{%- endmacro %}
 
 {% macro default__view_ddl(relation) -%}
   {%- do exceptions.raise_compiler_error("sagaz-dbt: view_ddl is not implemented for " ~ adapter.type()) -%}
@@ -237,7 +251,7 @@
   {%- set slot = ('backup_schema', (relation.database | lower), schema_relation.schema) -%}
   {%- if slot not in memo -%}
     {%- call statement('sagaz_backup_schema', auto_begin=True) -%}
-      {{ adapter.dispatch('create_journal_schema', 'sagaz_dbt')(schema_relation) }}
+      {{ sagaz_dbt.create_journal_schema(schema_relation) }}
     {%- endcall -%}
     {%- do memo.update({slot: true}) -%}
   {%- endif -%}
