@@ -16,12 +16,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from benchmarks import generate
+from sagaz_dbt.testing import inspect
+from sagaz_dbt.testing.inspect import WarehouseState
 
 DEFAULT_PG_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-
-#: A row-level checksum of one relation: (kind, columns with types, view SQL, rows, sum of row hashes).
-Fingerprint = tuple[str, str, str, int, str]
-
 
 @dataclass
 class Warehouse:
@@ -163,70 +161,34 @@ class Warehouse:
 
     # -- looking -------------------------------------------------------------------------
 
-    def schemas(self) -> list[str]:
-        """The run's schemas (raw and journal excluded): what dbt builds."""
-        rows = self.query(
-            "select schema_name from information_schema.schemata "
-            f"where schema_name like '{self.schema}%'"
-        )
-        skip = {self.raw_schema, self.journal_schema}
-        return sorted(r[0] for r in rows if r[0] not in skip and (r[0] == self.schema or r[0].startswith(self.schema + "_")))
-
-    def relations(self) -> list[tuple[str, str, str]]:
-        """(schema, name, kind) of every table and view in the run's schemas."""
-        schemas = self.schemas()
-        if not schemas:
-            return []
-        listed = ", ".join(f"'{s}'" for s in schemas)
-        rows = self.query(
-            "select table_schema, table_name, table_type from information_schema.tables "
-            f"where table_schema in ({listed}) order by 1, 2"
-        )
-        return [(s, n, "view" if "VIEW" in str(t).upper() else "table") for s, n, t in rows]
-
     def sagaz_leftovers(self) -> list[str]:
         """sagaz-named relations outside the journal: must be none after any run."""
-        rows = self.query(
-            "select table_schema, table_name from information_schema.tables "
-            f"where table_schema like '{self.schema}%' and table_name like '%sagaz%' "
-            f"and table_schema <> '{self.journal_schema}'"
+        journal = self.journal_schema + "."
+        return sorted(o for o in self._inspector().sagaz_objects() if not o.startswith(journal))
+
+    def fingerprint(self, only: list[str] | None = None) -> WarehouseState:
+        """Every relation's kind, columns, view definition and row-level checksum (the
+        shared inspector's: sagaz_dbt/testing/inspect.py), sagaz-named leftovers included;
+        `only`: the relations with these names."""
+        state = self._inspector().snapshot(include_sagaz=True)
+        if only is None:
+            return state
+        return WarehouseState({k: v for k, v in state.relations.items() if k[1] in only})
+
+    def _inspector(self) -> inspect.Inspector:
+        scope = inspect.Scope(
+            base=self.schema, prefixed=True, journal=self.journal_schema, exclude=frozenset({self.raw_schema})
         )
-        return sorted(f"{s}.{n}" for s, n in rows)
-
-    def fingerprint(self, only: list[str] | None = None) -> dict[str, Fingerprint]:
-        """Every relation's columns, view definition and row-level checksum (an
-        order-independent sum of per-row hashes, with the row count)."""
-        out: dict[str, Fingerprint] = {}
-        with self.connect() as conn:
-            run = (lambda sql: conn.execute(sql).fetchall()) if self.engine == "duckdb" else _pg_runner(conn)
-            for schema, name, kind in self.relations():
-                key = f"{schema}.{name}"
-                if only is not None and name not in only:
-                    continue
-                cols = run(
-                    "select column_name, data_type from information_schema.columns "
-                    f"where table_schema = '{schema}' and table_name = '{name}' order by ordinal_position"
-                )
-                columns = ", ".join(f"{c} {t}" for c, t in cols)
-                view_sql = ""
-                if kind == "view":
-                    view_sql = self._view_sql(run, schema, name)
-                rel = f'"{schema}"."{name}"'
-                if self.engine == "duckdb":
-                    count, total = run(f"select count(*), coalesce(sum(hash(t)::hugeint), 0) from {rel} as t")[0]
-                else:
-                    count, total = run(
-                        f"select count(*), coalesce(sum(hashtextextended(t::text, 0)), 0) from {rel} as t"
-                    )[0]
-                out[key] = (kind, columns, view_sql, int(count), str(total))
-        return out
-
-    def _view_sql(self, run: Any, schema: str, name: str) -> str:
         if self.engine == "duckdb":
-            rows = run(f"select sql from duckdb_views() where schema_name = '{schema}' and view_name = '{name}'")
-        else:
-            rows = run(f"select pg_get_viewdef('\"{schema}\".\"{name}\"'::regclass)")
-        return " ".join(str(rows[0][0]).split()) if rows else ""
+            assert self.path is not None
+            return inspect.DuckDBInspector(self.path, scope, config={"memory_limit": "6GB"})
+
+        def connect() -> Any:
+            import psycopg2
+
+            return psycopg2.connect(self.dsn, connect_timeout=10)
+
+        return inspect.PostgresInspector(connect, scope)
 
     # -- cleaning up ---------------------------------------------------------------------
 
@@ -244,29 +206,9 @@ class Warehouse:
             self.execute(f'drop schema if exists "{schema}" cascade')
 
 
-def _pg_runner(conn: Any):  # type: ignore[no-untyped-def]
-    def run(sql: str) -> list[tuple]:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return list(cur.fetchall())
-
-    return run
-
-
-def diff(expected: dict[str, Fingerprint], actual: dict[str, Fingerprint]) -> list[str]:
+def diff(expected: WarehouseState, actual: WarehouseState) -> list[str]:
     """Human-readable differences between two fingerprints (empty: equal)."""
-    out: list[str] = []
-    for key in sorted(set(expected) | set(actual)):
-        a, b = expected.get(key), actual.get(key)
-        if a is None:
-            out.append(f"{key}: only after")
-        elif b is None:
-            out.append(f"{key}: only before")
-        elif a != b:
-            fields = ("kind", "columns", "view definition", "rows", "row checksum")
-            changed = [f for f, x, y in zip(fields, a, b) if x != y]
-            out.append(f"{key}: {', '.join(changed)} differ")
-    return out
+    return expected.differences(actual)
 
 
 def remove_tree(path: Path) -> None:

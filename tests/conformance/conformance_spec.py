@@ -1,0 +1,157 @@
+"""The engine conformance spec: what every engine sagaz-dbt supports must do, as scenarios
+on the shop project (tests/projects/shop), each checked on the warehouse's rows.
+
+    class TestMyEngine(EngineConformance):
+        engine = "myengine"   # a key of tests/conftest.py's `project` fixture
+
+is all a new engine adds (tests/conformance/test_<engine>_engine.py) to inherit the whole
+spec.  An expectation that truly differs per engine is a class attribute here, overridden
+in the subclass, never an `if engine == ...` in a scenario.
+
+The scenarios:
+- success: a first build, and a second run with new data (incremental, and with
+  --full-refresh), leave exactly what plain `dbt build` leaves on a twin warehouse;
+- failure: a failing singular test, a failing test on a seed, a model error mid-DAG, a
+  failing `--select` subset, and a failing full refresh each restore the warehouse exactly;
+  relations the run created are dropped; a failed first build leaves an empty warehouse.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, ClassVar
+
+from helpers.outcomes import actions, assert_committed, assert_rolled_back, statuses
+from helpers.project import Project, assert_same_state
+from sagaz_dbt.vocabulary import is_restoring
+
+SINGULAR_TEST = "test.shop.assert_revenue_reconciles"
+
+#: name -> (extra args, unique id prefix of the node that fails)
+FAILURES = {
+    "failing_singular_test": (["--vars", "{fail_singular: true}"], SINGULAR_TEST),
+    "failing_generic_test_on_seed": (["--vars", "{min_payment_amount: 1000}"], "test.shop.at_least_payments_amount"),
+    "model_error_mid_dag": (["--vars", "{break_model: true}"], "model.shop.fct_orders"),
+    "select_subset_with_failure": (["--select", "stg_orders+", "--vars", "{fail_singular: true}"], SINGULAR_TEST),
+    # Full refresh: seeds are dropped and recreated, incremental models rebuilt through a swap.
+    "full_refresh_with_failure": (["--full-refresh", "--vars", "{fail_singular: true}"], SINGULAR_TEST),
+}
+
+
+class EngineConformance:
+    """Subclass per engine (named Test<Engine>) and set `engine`."""
+
+    __test__ = False  # the spec itself is not a test; its subclasses are
+    engine: ClassVar[str]
+    #: Relations the shop project builds (plain dbt's count).
+    shop_relations: ClassVar[int] = 14
+    #: How a seed reloaded by a failed run comes back (an action of sagaz_dbt.vocabulary).
+    seed_restored_by: ClassVar[str] = "rows restored"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.__test__ = True
+
+    # -- success equals plain dbt ----------------------------------------------------------
+
+    def test_first_build_equals_plain_dbt(self, twins: Callable[..., tuple[Project, Project]]) -> None:
+        plain, sagaz = twins(self.engine)
+        reference = plain.dbt()
+        assert reference.success
+
+        result = sagaz.sagaz()
+
+        assert_committed(sagaz, result)
+        # Every build of the shop project warns (severity: warn); a warning never rolls back.
+        assert [r.node.name for r in result.dbt.results if str(r.status) == "warn"] == ["at_least_stg_orders_amount__10"]
+        expected = plain.state()
+        assert len(expected) == self.shop_relations, sorted(expected)
+        assert_same_state(expected, sagaz.state(), "sagaz-dbt's warehouse vs plain dbt's")
+        # Drop-in: the same target/ artifacts, with the same node outcomes.
+        assert statuses(sagaz) == statuses(plain)
+        # The journal schema holds the journal and nothing else.
+        assert sorted(sagaz.sagaz_objects()) == ["sagaz.sagaz_marks", "sagaz.sagaz_runs", "sagaz.sagaz_steps"]
+
+    def test_second_run_with_new_data_equals_plain_dbt(self, twins: Callable[..., tuple[Project, Project]]) -> None:
+        """Incremental models (append, delete+insert), the snapshot and the seeds take in a
+        second day of data exactly as plain dbt does, incrementally or fully refreshed."""
+        self._second_run(twins, [])
+
+    def test_second_run_full_refresh_equals_plain_dbt(self, twins: Callable[..., tuple[Project, Project]]) -> None:
+        self._second_run(twins, ["--full-refresh"])
+
+    def _second_run(self, twins: Callable[..., tuple[Project, Project]], flags: list[str]) -> None:
+        plain, sagaz = twins(self.engine, prebuilt=True)
+        before = sagaz.state()
+
+        for p in (plain, sagaz):
+            p.use_seed_data("day2")
+        assert plain.dbt(*flags).success
+        result = sagaz.sagaz(*flags)
+
+        assert_committed(sagaz, result)
+        after = sagaz.state()
+        assert_same_state(plain.state(), after, "second run: sagaz-dbt's warehouse vs plain dbt's")
+        # The second run really was incremental and really changed data.
+        assert after["{schema}.payments_log"]["rows"] == before["{schema}.payments_log"]["rows"] + 3
+        assert after["{schema}.orders_current"]["rows"] == before["{schema}.orders_current"]["rows"] + 2
+        assert after["{schema}.customers_snapshot"]["rows"] == before["{schema}.customers_snapshot"]["rows"] + 2
+        assert sagaz.query("select status from {schema}.orders_current where order_id = 5") == [("completed",)]
+
+    # -- failure restores exactly ----------------------------------------------------------
+
+    def test_failed_second_build_restores_everything(self, built: Callable[..., Project], subtests: Any) -> None:
+        """On a warehouse built once, each way of failing leaves it exactly as it was.  The cases
+        run one after the other on the same warehouse: each starts from the state the previous
+        rollback restored, which is the state before all of them."""
+        project = built(self.engine)
+        before = project.state()
+        # New data, so that a run that kept its changes would leave a different warehouse.
+        project.use_seed_data("day2")
+
+        for failure, (args, failing) in FAILURES.items():
+            with subtests.test(failure=failure):
+                result = project.sagaz(*args)
+
+                assert_rolled_back(project, result, before, failing)
+                # The run did change relations before it failed: the rollback had real work to do.
+                restored = {uid: a for uid, a in actions(result).items() if is_restoring(a)}
+                assert restored, actions(result)
+                if failure == "failing_generic_test_on_seed":
+                    # The seed was reloaded before its test failed; downstream nodes were skipped.
+                    assert restored.get("seed.shop.payments", "").startswith(self.seed_restored_by), actions(result)
+                if failure == "model_error_mid_dag":
+                    # Independent branches kept running after fct_orders failed; they are restored too.
+                    assert {"model.shop.payments_log", "snapshot.shop.customers_snapshot"} <= set(restored), actions(result)
+                if failure == "select_subset_with_failure":
+                    # Relations outside the selection are not part of the run at all.
+                    assert "seed.shop.payments" not in actions(result)
+
+    def test_failed_run_drops_relations_it_created(self, built: Callable[..., Project]) -> None:
+        project = built(self.engine)
+        before = project.state()
+        project.use_seed_data("day2")
+        project.write(
+            "models/loyalty/loyalty_tiers.sql",
+            "{{ config(materialized='table', schema='loyalty') }}\n"
+            "select customer_id, case when country in ('PT', 'FR') then 'gold' else 'silver' end as tier\n"
+            "from {{ ref('stg_customers') }}\n",
+        )
+        project.write(
+            "models/loyalty/loyalty_emails.sql",
+            "{{ config(materialized='view') }}\nselect customer_id, email from {{ ref('stg_customers') }}\n",
+        )
+
+        result = project.sagaz("--vars", "{break_model: true}")
+
+        assert_rolled_back(project, result, before, "model.shop.fct_orders")
+        acts = actions(result)
+        assert acts["model.shop.loyalty_tiers"] == "dropped", acts
+        assert acts["model.shop.loyalty_emails"] == "dropped", acts
+
+    def test_failed_first_build_leaves_an_empty_warehouse(self, project: Callable[..., Project]) -> None:
+        proj = project(self.engine)
+
+        result = proj.sagaz("--vars", "{fail_singular: true}")
+
+        assert_rolled_back(proj, result, {}, SINGULAR_TEST)
+        assert set(actions(result).values()) == {"dropped"}, actions(result)
