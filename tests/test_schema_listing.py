@@ -158,12 +158,12 @@ def _to_old_layout(p: Project, run_id: str) -> int:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_run_journaled_by_the_old_layout_is_recovered(engine, built):
     """Steps without the backup-schema fields mean the old location (the step's schema)."""
-    from test_crash_recovery import Trial, recover, run_killed
+    from test_crash_recovery import Build, Trial, recover, run_killed
 
     p = built(engine, name="crashy")
     before = p.state()
     p.use_seed_data("day2")
-    run_killed(p, Trial(failing=True, point="built"))
+    run_killed(p, Trial(Build.FAILING, "built"))
     (run_id,) = [r for (r,) in p.query("select run_id from sagaz.sagaz_runs where status = 'building'")]
     assert _to_old_layout(p, run_id) > 0
     assert p.leftovers(), "the old layout keeps its backups in the user's schema"
