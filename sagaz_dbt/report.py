@@ -102,6 +102,12 @@ class RunReport:
             )
         self.warnings.extend(saga.warnings)
 
+    def record_build(self, dbt: Any) -> None:
+        """What the dbt invocation returned (runner.BuildOutcome)."""
+        self.dbt_success = dbt.success
+        self.dbt_error = str(dbt.exception) if dbt.exception is not None else None
+        self.failed_nodes = [f.__dict__ for f in dbt.failed_nodes]
+
     def as_dict(self) -> dict[str, Any]:
         """The JSON document, with exactly REPORT_KEYS in that order."""
         data = {"report_version": REPORT_VERSION, "sagaz_version": _sagaz_version(), **self.__dict__}

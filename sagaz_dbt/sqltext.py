@@ -49,3 +49,23 @@ def repoint_view(definition: str, schema: str, old_name: str, new_name: str, dia
             if column.table == old_name:
                 column.set("table", exp.to_identifier(new_name, quoted=True))
     return tree.sql(dialect=dialect)
+
+
+def repoint_names(definition: str, renames: dict[str, str], dialect: str) -> str:
+    """The SELECT of a view (its `CREATE VIEW` statement as the catalog prints it, or the bare
+    SELECT) with every table named by a key of `renames` renamed to its value, column
+    qualifiers included.  The keys are sagaz-dbt's shadow names, unique per run, so the match
+    is by name alone."""
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(definition, dialect=dialect)
+    if isinstance(tree, exp.Create):
+        tree = tree.expression
+    for table in tree.find_all(exp.Table):
+        if table.name in renames:
+            table.set("this", exp.to_identifier(renames[table.name], quoted=True))
+    for column in tree.find_all(exp.Column):
+        if column.table in renames:
+            column.set("table", exp.to_identifier(renames[column.table], quoted=True))
+    return tree.sql(dialect=dialect)

@@ -30,6 +30,8 @@ class StepAction(str, Enum):
     RELEASED = "released"
     RETAINED = "retained"
     NO_BACKUP = "no backup"
+    # Isolation mode: a shadow took its production relation's place.
+    PUBLISHED = "published"
 
     @property
     def is_restoring(self) -> bool:
@@ -56,3 +58,10 @@ def is_restoring(action: str) -> bool:
         return StepAction(base).is_restoring
     except ValueError:
         return False
+
+
+class IsolationMode(str, Enum):
+    """`--isolation`: what readers see while a run builds (sagaz_dbt/isolation.py)."""
+
+    NONE = "none"  # dbt writes production; a failure is restored after the fact
+    PUBLISH = "publish"  # dbt writes shadows; a success publishes them all in one transaction

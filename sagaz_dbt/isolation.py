@@ -1,0 +1,292 @@
+"""Isolation mode (`--isolation publish`): readers see the whole new run or the old warehouse.
+
+dbt builds and tests every selected node in a *shadow* relation next to its production
+relation (`__sagaz_shadow_<run token>__<identifier>`, macros/isolation.sql), and only a
+build in which every error-severity test passed is published, in one transaction: each
+production relation moves aside, its shadow takes its name, the moved-aside relations are
+dropped, and the journal marks the run committed.  A failed build only drops the shadows:
+production was never written.
+
+How dbt is pointed at the shadows without editing the project: sagaz-dbt hands dbt the
+manifest it parsed, and dbt resolves `ref()` and `{{ this }}` from a manifest node's
+database, schema and alias (`BaseRelation.create_from`).  For the build, each selected
+node's alias (and relation_name) is the shadow's, so refs between selected nodes resolve to
+shadows, refs to unselected nodes to production, and tests read the shadows.  The aliases
+are put back when dbt announces the end of the run (EndRunResult), before it writes
+`manifest.json` and `run_results.json`, so those name the production relations.
+
+Crash safety reuses the saga's journal: each shadow is journaled, before it exists, as a
+relation the run creates (pre_type none), so the ordinary rollback and `recover` drop it;
+the publish commits together with the run's `committed` status.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from sagaz_dbt import sqltext
+from sagaz_dbt.errors import UsageError
+from sagaz_dbt.faults import checkpoint
+from sagaz_dbt.journal import RunRecord, RunStatus, StepRecord
+from sagaz_dbt.plan import PlannedStep
+from sagaz_dbt.runner import BuildOutcome, DbtSession
+from sagaz_dbt.saga import Saga, SagaOutcome, StepOutcome
+from sagaz_dbt.vocabulary import IsolationMode
+from sagaz_dbt.warehouse import Warehouse
+
+#: Commands whose every write is a node relation the shadows can take.
+COMMANDS = ("build", "run")
+#: Materializations built from scratch in the shadow (nothing to copy).
+FROM_SCRATCH = {("model", "table"), ("model", "view"), ("seed", "seed")}
+#: Materializations that continue from the production rows: cloned into the shadow first.
+CONTINUED = {("model", "incremental")}
+#: The journal detail that marks a step as an isolation shadow.
+SHADOW_DETAIL = "isolation"
+
+
+@dataclass(frozen=True)
+class Shadow:
+    """One node built in a shadow: where it is, and what it will replace."""
+
+    record: StepRecord  # journaled: identifier is the shadow as the catalog holds it
+    alias: str  # the alias dbt builds under (the shadow name before the engine folds it)
+    production: str  # the production identifier as the catalog holds it
+    clone: bool  # its production rows are copied into the shadow before the build
+
+    @property
+    def exists_in_production(self) -> bool:
+        return self.record.detail.get("production_type") is not None
+
+
+@dataclass
+class PublishResult:
+    saga: SagaOutcome
+    seconds: float
+    notices: list[str] = field(default_factory=list)
+
+
+def requested(args: Sequence[str]) -> bool:
+    """Whether these `sagaz-dbt build` arguments ask for `--isolation publish` (flags that do
+    not parse are left to the default path, which reports them)."""
+    from sagaz_dbt.options import split_args
+
+    try:
+        return split_args(args).options.isolation is IsolationMode.PUBLISH
+    except UsageError:
+        return False
+
+
+def refuse_unsupported(
+    command: str, options: Any, params: dict[str, Any], plan: list[PlannedStep], engine: Any, manifest: Any
+) -> None:
+    """Raise UsageError (exit 2, nothing changed) for what this version cannot isolate."""
+    if options.isolation is not IsolationMode.PUBLISH:
+        return
+    if command not in COMMANDS:
+        raise UsageError(
+            f"--isolation publish supports `{'` and `'.join(COMMANDS)}` only, not `{command}`; nothing was changed"
+        )
+    if not engine.transactional_ddl:
+        raise UsageError(
+            f"--isolation publish needs DDL in one transaction, which {engine.adapter_type} lacks; nothing was changed"
+        )
+    if options.keep_backups:
+        raise UsageError("--isolation publish does not keep backups yet (--keep-backups); nothing was changed")
+    if params.get("defer") or params.get("state"):
+        raise UsageError(
+            "--isolation publish does not support --state/--defer yet (the shadows' aliases would differ from the "
+            "state's); nothing was changed"
+        )
+    unsupported = [
+        f"{p.unique_id} ({p.materialized})"
+        for p in plan
+        if (p.resource_type, p.materialized) not in FROM_SCRATCH | CONTINUED or _is_microbatch(manifest, p)
+    ]
+    if unsupported:
+        shown = ", ".join(unsupported[:10]) + (" ..." if len(unsupported) > 10 else "")
+        raise UsageError(
+            "--isolation publish supports table, view and incremental models and seeds; the selection also has "
+            f"{shown}. Exclude them or build without --isolation; nothing was changed"
+        )
+
+
+def _is_microbatch(manifest: Any, step: PlannedStep) -> bool:
+    config = manifest.nodes[step.unique_id].config
+    return str(getattr(config, "incremental_strategy", None) or "") == "microbatch"
+
+
+def arm(saga: Saga, run: RunRecord, plan: list[PlannedStep], manifest: Any, full_refresh: bool) -> list[Shadow]:
+    """Journal the run and every shadow's name, in one transaction, before any shadow exists."""
+    warehouse = saga.warehouse
+    with warehouse.transaction("sagaz_arm"):
+        armed = saga._call(
+            "arm_isolation",
+            run=run.__dict__,
+            nodes=[{"database": p.database, "schema": p.schema, "identifier": p.identifier} for p in plan],
+        )
+        shadows = [_shadow(p, dict(a), manifest, full_refresh) for p, a in zip(plan, armed)]
+        saga._call(
+            "journal_finish_arming",
+            run_id=saga.run_id,
+            steps=[s.record.as_bindings() for s in shadows],
+            status=RunStatus.BUILDING.value,
+            owner=saga.owner.__dict__ if saga.owner is not None else None,
+        )
+        saga._before_commit()
+    checkpoint("isolation-armed")
+    return shadows
+
+
+def _shadow(step: PlannedStep, armed: dict[str, Any], manifest: Any, full_refresh: bool) -> Shadow:
+    node = manifest.nodes[step.unique_id]
+    production_type = armed["pre_type"]
+    refresh = full_refresh if node.config.get("full_refresh") is None else bool(node.config.get("full_refresh"))
+    clone = (step.resource_type, step.materialized) in CONTINUED and production_type == "table" and not refresh
+    record = StepRecord(
+        seq=step.seq,
+        unique_id=step.unique_id,
+        resource_type=step.resource_type,
+        materialized=step.materialized,
+        database=step.database,
+        schema=step.schema,
+        identifier=str(armed["shadow_stored"]),
+        detail={
+            SHADOW_DETAIL: IsolationMode.PUBLISH.value,
+            "production": str(armed["identifier"]),
+            "production_type": production_type,
+            "kept": str(armed["kept"]),
+            "cloned": clone,
+        },
+    )
+    return Shadow(record=record, alias=str(armed["shadow"]), production=str(armed["identifier"]), clone=clone)
+
+
+def clone(saga: Saga, shadows: list[Shadow], say: Callable[[str], None]) -> None:
+    """Copy each continued model's production rows into its shadow (already journaled), so
+    dbt merges this run's rows into them; one transaction each (a crash leaves shadows the
+    journal knows, which `recover` drops)."""
+    for s in shadows:
+        if not s.clone:
+            continue
+        r = s.record
+        say(f"copying {r.schema}.{s.production} into its shadow ({r.materialized} model: the run adds to its current rows)")
+        with saga.warehouse.transaction("sagaz_clone"):
+            saga.warehouse.call(
+                "clone_into_shadow", database=r.database, schema=r.schema, identifier=s.production, shadow=r.identifier
+            )
+        checkpoint("isolation-cloned")
+
+
+class ShadowAliases:
+    """Points the manifest's nodes at their shadows for the build, and back afterwards.
+
+    dbt fires EndRunResult after the last node and before it writes manifest.json and
+    run_results.json: the aliases are put back there (and in any case when the build
+    returns), so the artifacts name production relations."""
+
+    def __init__(self, manifest: Any, shadows: Iterable[Shadow], warehouse: Warehouse) -> None:
+        self.manifest = manifest
+        self.saved: dict[str, tuple[Any, Any]] = {}
+        self._shadows = list(shadows)
+        self._warehouse = warehouse
+
+    def apply(self) -> None:
+        relation_cls = self._warehouse.adapter.Relation
+        config = self._warehouse.config
+        for s in self._shadows:
+            node = self.manifest.nodes[s.record.unique_id]
+            self.saved[node.unique_id] = (node.alias, node.relation_name)
+            node.alias = s.alias
+            node.relation_name = str(relation_cls.create_from(config, node))
+
+    def on_event(self, event: Any) -> None:
+        if event.info.name == "EndRunResult":
+            self.restore()
+
+    def restore(self) -> None:
+        for uid, (alias, relation_name) in self.saved.items():
+            node = self.manifest.nodes[uid]
+            node.alias, node.relation_name = alias, relation_name
+        self.saved.clear()
+
+
+def build(session: DbtSession, aliases: ShadowAliases, callbacks: list[Callable[[Any], None]]) -> BuildOutcome:
+    aliases.apply()
+    try:
+        return session.build(callbacks=[aliases.on_event, *callbacks])
+    finally:
+        aliases.restore()
+
+
+def publish(saga: Saga, shadows: list[Shadow]) -> PublishResult:
+    """Every built shadow takes its production relation's place, in one transaction."""
+    warehouse = saga.warehouse
+    engine = warehouse.engine
+    ordered = sorted(shadows, key=lambda s: s.record.seq)
+    steps = [s.record.as_macro_arg() for s in ordered]
+    renames = {s.record.identifier: s.production for s in ordered}
+    started = time.perf_counter()
+    with warehouse.transaction("sagaz_publish"):
+        saga._claim()
+        views: dict[str, str] = {}
+        repoints: list[dict[str, str]] = []
+        if engine.binds_views_to_oids:
+            repoints = _outside_views(saga, ordered)
+        else:
+            views = _republished_views(saga, ordered, renames)
+        checkpoint("isolation-publishing")
+        actions = saga._call("publish_run", run_id=saga.run_id, steps=steps, views=views, repoints=repoints)
+        saga._before_commit()
+    seconds = time.perf_counter() - started
+    checkpoint("isolation-published")
+    outcome = SagaOutcome(saga.run_id, RunStatus.COMMITTED)
+    outcome.steps = [StepOutcome(s.record, str(actions.get(s.record.seq, ""))) for s in ordered]
+    return PublishResult(saga=outcome, seconds=seconds)
+
+
+def _republished_views(saga: Saga, shadows: list[Shadow], renames: dict[str, str]) -> dict[str, str]:
+    """Views bound by name (DuckDB): each shadow view's SELECT with every shadow name it
+    reads replaced by the production name, to create it under its production name."""
+    out: dict[str, str] = {}
+    dialect = saga.warehouse.engine.sqlglot_dialect
+    by_place: dict[tuple[str, str], list[Shadow]] = {}
+    for s in shadows:
+        by_place.setdefault((s.record.database, s.record.schema), []).append(s)
+    for (database, schema), group in by_place.items():
+        found = saga.warehouse.call(
+            "shadow_view_definitions", database=database, schema=schema, identifiers=[s.record.identifier for s in group]
+        ) or {}
+        for s in group:
+            definition = found.get(s.record.identifier)
+            if definition is not None:
+                out[str(s.record.seq)] = sqltext.repoint_names(str(definition), renames, dialect)
+    return out
+
+
+def _outside_views(saga: Saga, shadows: list[Shadow]) -> list[dict[str, str]]:
+    """Views bound to OIDs (Postgres) that read a production relation the publish replaces
+    and are not themselves published (hand-made views, unselected dbt views): re-created
+    from their own definition after the publish, so they bind to the published relations
+    instead of being dropped with the moved-aside ones."""
+    replaced = [s for s in shadows if s.exists_in_production]
+    if not replaced:
+        return []
+    pairs = [
+        {"seq": s.record.seq, "schema": s.record.schema, "identifier": s.production, "target": s.record.identifier}
+        for s in replaced
+    ]
+    published = {(s.record.schema, s.production) for s in shadows}
+    seen: set[tuple[str, str]] = set()
+    out: list[dict[str, str]] = []
+    for view in saga.warehouse.call("dependent_views_of", database=saga.journal.database, pairs=pairs) or []:
+        place = (str(view["schema"]), str(view["name"]))
+        if "__sagaz_" in place[1] or place in published or place in seen:
+            continue
+        seen.add(place)
+        out.append(
+            {"schema": place[0], "name": place[1], "kind": str(view["kind"]), "select_sql": str(view["definition"])}
+        )
+    return out
+
