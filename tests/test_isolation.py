@@ -1,0 +1,315 @@
+"""`--isolation publish` (issue 16): readers see the whole new run or the old warehouse.
+
+The `iso` project's marts all sum the same seed, so one invariant spans four relations
+(two tables, a view, an incremental model): sum(mart_by_region.total) = sum(mart_by_id.amount)
+= mart_total.total = sum(events.amount), and that sum names the version a reader sees.
+A reader in a second connection checks it during the whole build, both in a thread that
+polls and synchronously each time dbt finishes a node (the moments at which a plain build
+exposes a half-built warehouse).  Without the flag the same reader sees the mix, so the
+test can fail.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from rich.console import Console
+
+import sagaz_dbt
+import sagaz_dbt.runner
+from sagaz_dbt.runner import release_connections
+
+from helpers import ENGINES
+from helpers.project import Project, assert_same_state
+
+DAY1 = "id,region,amount\n1,north,10\n2,south,20\n3,north,30\n"  # version 60
+DAY2 = DAY1 + "4,south,40\n"  # version 100
+BAD = DAY2 + "5,north,-1\n"  # version 99: fails the error-severity test no_negative_amounts
+OLD, NEW, FAILING = 60, 100, 99
+
+INVARIANT = """
+select (select sum(total) from {s}.mart_by_region),
+       (select sum(amount) from {s}.mart_by_id),
+       (select total from {s}.mart_total),
+       (select sum(amount) from {s}.events)
+"""
+
+
+@dataclass
+class Reader:
+    """A second connection that checks the invariant, in a polling thread and at each
+    NodeFinished of the build (patched in through runner.checkpoint)."""
+
+    project: Project
+    seen: list[tuple[Any, ...]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _conn: Any = None
+
+    def open(self) -> None:
+        if self.project.engine == "duckdb":
+            import duckdb
+
+            # Same process as dbt (which holds the file): DuckDB shares its database instance.
+            self._conn = duckdb.connect(str(self.project.warehouse_path))
+        else:
+            assert self.project.pg is not None
+            self._conn = self.project.pg.connect()
+            self._conn.autocommit = True
+
+    def observe(self) -> None:
+        sql = INVARIANT.format(s=self.project.schema)
+        with self._lock:
+            try:
+                if self.project.engine == "duckdb":
+                    cur = self._conn.cursor()
+                    row = cur.execute(sql).fetchone()
+                    cur.close()
+                else:
+                    with self._conn.cursor() as cur:
+                        cur.execute(sql)
+                        row = cur.fetchone()
+                self.seen.append(tuple(int(v) if v is not None else None for v in row))
+            except Exception as exc:  # a relation missing mid-build is an observation too
+                self.errors.append(f"{type(exc).__name__}: {exc}")
+
+    def poll(self) -> None:
+        while not self._stop.is_set():
+            self.observe()
+            time.sleep(0.002)
+
+    def during(self, run: Callable[[], Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+        original = sagaz_dbt.runner.checkpoint
+
+        def at_point(point: str) -> None:
+            if point == "node-finished":
+                self.observe()
+            original(point)
+
+        monkeypatch.setattr(sagaz_dbt.runner, "checkpoint", at_point)
+        self.open()
+        thread = threading.Thread(target=self.poll, daemon=True)
+        thread.start()
+        try:
+            return run()
+        finally:
+            self._stop.set()
+            thread.join(timeout=30)
+            self.observe()  # after the run
+            self._conn.close()
+            monkeypatch.setattr(sagaz_dbt.runner, "checkpoint", original)
+
+    @property
+    def mixed(self) -> list[tuple[Any, ...]]:
+        return [row for row in self.seen if len(set(row)) != 1]
+
+    @property
+    def versions(self) -> list[Any]:
+        """The version of each consistent observation, repeats collapsed."""
+        out: list[Any] = []
+        for row in self.seen:
+            if len(set(row)) == 1 and (not out or out[-1] != row[0]):
+                out.append(row[0])
+        return out
+
+
+def _built(engine: str, built_project: Callable[..., Project], label: str = "main") -> Project:
+    project = built_project(engine, name="iso", label=label)
+    return project
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_reader_sees_old_then_new_never_a_mix(engine, built, monkeypatch):
+    project = _built(engine, built)
+    project.write("seeds/orders.csv", DAY2)
+    reader = Reader(project)
+
+    result = reader.during(lambda: project.sagaz("--isolation", "publish"), monkeypatch)
+
+    assert result.exit_code == 0, f"{result.status}: {result.error}\n{project.last_output}"
+    assert result.status == "committed"
+    assert len(reader.seen) > 20, "the reader must have watched the build"
+    assert reader.errors == []
+    assert reader.mixed == [], f"a reader saw a half-published warehouse: {reader.mixed[:5]}"
+    assert reader.versions == [OLD, NEW], "one switch, from the old warehouse to the new one"
+    assert project.leftovers() == []
+    assert "published 6 relation(s) in one transaction" in project.last_output
+    assert result.report.timings["publish_transaction"] < 5
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_without_isolation_the_same_reader_sees_the_mix(engine, built, monkeypatch):
+    """The control: the reader above can see a mix, and plain sagaz-dbt shows it one."""
+    project = _built(engine, built)
+    project.write("seeds/orders.csv", DAY2)
+    reader = Reader(project)
+
+    result = reader.during(lambda: project.sagaz(), monkeypatch)
+
+    assert result.exit_code == 0, project.last_output
+    assert reader.mixed, f"expected a half-built warehouse during a default build: {reader.seen[:10]}"
+    assert reader.versions[-1] == NEW
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_failing_run_publishes_nothing(engine, built, monkeypatch):
+    project = _built(engine, built)
+    before = project.state()
+    project.write("seeds/orders.csv", BAD)
+    reader = Reader(project)
+
+    result = reader.during(lambda: project.sagaz("--isolation", "publish"), monkeypatch)
+
+    assert result.exit_code == 1, project.last_output
+    assert result.status == "rolled_back"
+    assert reader.errors == []
+    assert reader.mixed == []
+    assert set(reader.versions) == {OLD}, "a reader never sees the failing run's data"
+    assert_same_state(before, project.state(), "production after a failed isolated run")
+    assert project.leftovers() == [], "the shadows are dropped"
+    assert project.journal_run(result.run_id)[0] == "rolled_back"
+    assert "nothing was published" in project.last_output
+    # The report names the production relations, all untouched.
+    assert {s["action"] for s in result.report.steps} == {"untouched"}
+    assert not any("__sagaz_" in s["relation"]["identifier"] for s in result.report.steps)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_failing_run_without_isolation_shows_its_data(engine, built, monkeypatch):
+    project = _built(engine, built)
+    project.write("seeds/orders.csv", BAD)
+    reader = Reader(project)
+
+    result = reader.during(lambda: project.sagaz(), monkeypatch)
+
+    assert result.status == "rolled_back"
+    assert any(FAILING in row for row in reader.seen), "the control: a default run exposes its data"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("prebuilt", [False, True], ids=["first_build", "second_day"])
+def test_success_equals_plain_dbt(engine, prebuilt, project, built):
+    factory = built if prebuilt else project
+    plain, sagaz = factory(engine, name="iso", label="plain"), factory(engine, name="iso", label="sagaz")
+    for p in (plain, sagaz):
+        p.write("seeds/orders.csv", DAY2 if prebuilt else DAY1)
+    if engine == "postgres":  # a view someone made by hand on a published table keeps working
+        for p in (plain, sagaz):
+            if prebuilt:
+                p.execute("create view {schema}.by_hand as select region, total from {schema}.mart_by_region")
+    assert plain.dbt().success
+    result = sagaz.sagaz("--isolation", "publish")
+
+    assert result.exit_code == 0, f"{result.status}: {result.error}\n{sagaz.last_output}"
+    expected = plain.state()
+    if engine == "postgres" and prebuilt:
+        # plain dbt's DROP ... CASCADE of its backup took the hand-made view with it
+        assert "{schema}.by_hand" not in expected
+        assert sagaz.query("select sum(total) from {schema}.by_hand") == [(NEW,)]
+        sagaz.execute("drop view {schema}.by_hand")
+    assert_same_state(expected, sagaz.state(), "isolated sagaz-dbt's warehouse vs plain dbt's")
+    assert sagaz.leftovers() == []
+    assert sagaz.journal_run(result.run_id)[0] == "committed"
+    # dbt's artifacts name the production relations, not the shadows.
+    for name in ("run_results.json", "manifest.json"):
+        text = (sagaz.root / "target" / name).read_text()
+        relation_names = [line for line in text.split('"relation_name"')[1:] if "__sagaz_shadow" in line.split(",")[0]]
+        assert relation_names == [], f"{name} names a shadow relation"
+
+
+@pytest.mark.parametrize(
+    "args, command, says",
+    [
+        (["--isolation", "publish"], "seed", "supports `build` and `run` only"),
+        (["--isolation", "sideways"], "build", "--isolation takes none or publish"),
+        (["--isolation", "publish", "--keep-backups", "1"], "build", "does not keep backups"),
+    ],
+    ids=["command", "mode", "keep_backups"],
+)
+def test_refused_before_anything_changes(args, command, says, built):
+    project = _built("duckdb", built)
+    before = project.state()
+    project.write("seeds/orders.csv", DAY2)
+
+    result = project.sagaz(*args, command=command)
+
+    assert result.exit_code == 2
+    assert says in project.last_output
+    assert_same_state(before, project.state())
+    assert project.leftovers() == []
+
+
+def test_refuses_node_kinds_it_does_not_isolate(built):
+    project = _built("duckdb", built)
+    project.write("snapshots/snap.sql", (
+        "{% snapshot snap %}\n{{ config(unique_key='id', strategy='check', check_cols='all', target_schema=target.schema) }}\n"
+        "select * from {{ ref('orders') }}\n{% endsnapshot %}\n"
+    ))
+    before = project.state()
+
+    result = project.sagaz("--isolation", "publish")
+
+    assert result.exit_code == 2, project.last_output
+    assert "snapshot.iso.snap (snapshot)" in project.last_output
+    assert_same_state(before, project.state())
+
+
+# -- kills: the old or the new warehouse, and `recover` ends it ------------------------------
+
+
+def _killed_at(project: Project, point: str) -> subprocess.CompletedProcess:
+    exe = Path(sys.executable).parent / "sagaz-dbt"
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1", "SAGAZ_DBT_CRASH_AT": point}
+    env.pop("SAGAZ_DBT_RUN_ID", None)
+    release_connections()
+    return subprocess.run(
+        [str(exe), "build", "--isolation", "publish", *project.location_args],
+        capture_output=True, text=True, env=env, timeout=300, cwd=project.root,
+    )
+
+
+def _recover(project: Project) -> str:
+    buffer = io.StringIO()
+    try:
+        sagaz_dbt.api.recover(project.location_args, console=Console(file=buffer, width=200, no_color=True))
+    finally:
+        release_connections()
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    "point, published",
+    [
+        ("isolation-armed", False),  # shadows journaled, none exists yet
+        ("isolation-cloned", False),  # the incremental model's shadow holds its copy
+        ("node-finished:3", False),  # dbt half way through the shadows
+        ("built", False),  # every shadow built and tested, nothing published
+        ("isolation-publishing", False),  # inside the publish transaction, before its commit
+        ("isolation-published", True),  # the publish committed
+    ],
+)
+def test_kill_at_every_phase_leaves_old_or_new(engine, point, published, twins):
+    plain, project = twins(engine, name="iso", prebuilt=True)
+    for p in (plain, project):
+        p.write("seeds/orders.csv", DAY2)
+    assert plain.dbt().success
+    before = project.state()
+
+    proc = _killed_at(project, point)
+    assert proc.returncode == -9, proc.stdout + proc.stderr
+    said = _recover(project)
+
+    after = project.state()
+    assert_same_state(plain.state() if published else before, after, f"killed at {point}\n{said}")
+    assert project.leftovers() == [], f"shadows outlived the run killed at {point}"
