@@ -81,15 +81,13 @@
 {%- endmacro %}
 
 
-{% macro publish_run(database, schema, run_id, steps, views, repoints) -%}
-  {#- The publish, in the caller's transaction, in DAG order: each production relation
-      moves aside under its kept name, its shadow takes the production name (or, for a
-      view in `views`, the view is created anew under the production name from its
-      re-pointed SELECT and the shadow view dropped), then the outside views in `repoints`
-      are re-created so they read the published relations (Postgres binds them to the
-      moved-aside ones), and the moved-aside relations are dropped.  The run is marked
-      committed in the same transaction: after a crash, the warehouse and the journal are
-      both before or both after the publish. -#}
+{% macro publish_run(database, schema, run_id, steps, views) -%}
+  {#- The publish's renames, in the caller's transaction, in DAG order: each production
+      relation moves aside under its kept name, and its shadow takes the production name
+      (or, for a view in `views`, the view is created anew under the production name from
+      its re-pointed SELECT and the shadow view dropped).  Returns {seq: action} and the
+      moved-aside relations, which finish_publish drops once the outside views follow the
+      published relations (Postgres binds them to the moved-aside ones). -#}
   {%- set actions = {} -%}
   {%- set script = [] -%}
   {%- set memo = sagaz_dbt.step_memo(steps) -%}
@@ -111,28 +109,40 @@
       {%- if production is not none -%}
         {%- set aside = production.incorporate(path={'identifier': detail.kept}) -%}
         {%- do sagaz_dbt.queue_rename(script, production, aside) -%}
-        {%- do moved.append(aside) -%}
+        {%- do moved.append({'database': aside.database, 'schema': aside.schema, 'identifier': aside.identifier, 'type': aside.type | string}) -%}
       {%- endif -%}
-      {%- set target = shadow.incorporate(path={'identifier': detail.production}) -%}
       {%- if step.seq | string in views -%}
         {%- do sagaz_dbt.flush(script) -%}
         {%- do sagaz_dbt.replace_view(step.database_name, step.schema_name, detail.production, views[step.seq | string]) -%}
         {%- do sagaz_dbt.queue_drop(script, shadow) -%}
       {%- else -%}
-        {%- do sagaz_dbt.queue_rename(script, shadow, target) -%}
+        {%- do sagaz_dbt.queue_rename(script, shadow, shadow.incorporate(path={'identifier': detail.production})) -%}
       {%- endif -%}
       {%- do actions.update({step.seq: 'published'}) -%}
     {%- endif -%}
   {%- endfor -%}
   {%- do sagaz_dbt.flush(script) -%}
-  {%- for view in repoints -%}
-    {%- do sagaz_dbt.replace_view(database, view.schema, view.name, view.select_sql, view.kind) -%}
-  {%- endfor -%}
-  {%- for relation in moved | reverse -%}
-    {%- do sagaz_dbt.queue_drop(script, relation) -%}
+  {{- return({'actions': actions, 'moved': moved}) -}}
+{%- endmacro %}
+
+
+{% macro finish_publish(database, schema, run_id, moved) -%}
+  {#- Drop the moved-aside production relations (views first: reverse DAG order) and mark
+      the run committed, in the publish's transaction: after a crash, the warehouse and
+      the journal are both before or both after the publish. -#}
+  {%- set script = [] -%}
+  {%- for m in moved | reverse -%}
+    {%- do sagaz_dbt.queue_drop(script, api.Relation.create(database=m.database, schema=m.schema, identifier=m.identifier, type=m.type)) -%}
   {%- endfor -%}
   {%- do sagaz_dbt.flush(script) -%}
   {%- do sagaz_dbt.journal_set_all_steps_status(database, schema, run_id, 'released') -%}
   {%- do sagaz_dbt.journal_set_run_status(database, schema, run_id, 'committed') -%}
-  {{- return(actions) -}}
+{%- endmacro %}
+
+
+{% macro replace_view_sql(database, schema, identifier, select_sql) -%}
+  {#- The statement that re-creates a view from its SELECT, for the publish to run under a
+      savepoint of its own (a view that cannot follow must not abort the publish). -#}
+  {%- set view = api.Relation.create(database=database, schema=schema, identifier=identifier, type='view') -%}
+  {{- return('create or replace view ' ~ view ~ ' as ' ~ select_sql) -}}
 {%- endmacro %}

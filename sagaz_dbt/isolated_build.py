@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from sagaz_dbt import events, isolation, outputs, report, selection, waits
+from sagaz_dbt.databases import refuse_other_databases
 from sagaz_dbt.errors import SagazError, TornWarehouseError
 from sagaz_dbt.faults import checkpoint
 from sagaz_dbt.interrupts import interrupts_deferred, sigterm_as_interrupt
@@ -56,6 +57,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
             isolation.refuse_unsupported(
                 command, split.options, dict(target.args.params), plan, target.warehouse.engine, manifest
             )
+            refuse_other_databases(plan, target.journal.database, target.warehouse.engine)
             clock.lap("select")
             with target.locked(out):
                 phase = "recovering"
@@ -90,32 +92,37 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 clock.lap("build")
                 result.dbt = dbt
                 rpt.record_build(dbt)
-                if dbt.exit_code == 0:
+                result.exit_code = dbt.exit_code
+                failure = api._failure_message(dbt) if dbt.exit_code != 0 else None
+                if failure is None:
                     phase = "releasing"
                     api._still_owner(target, saga, out)
-                    with interrupts_deferred(out.print):
-                        published = waits.retry(
-                            f"publishing run {run_id}",
-                            lambda: isolation.publish(saga, shadows),
-                            target.warehouse.waits,
-                            out.print,
-                            then=api._RECOVER_LATER,
-                        )
-                    clock.lap("publish")
-                    rpt.timings["publish_transaction"] = round(published.seconds, 4)
-                    result.saga, result.status = published.saga, "committed"
-                    count = sum(1 for s in published.saga.steps if s.action == "published")
-                    out.print(
-                        f"sagaz-dbt: published {count} relation(s) in one transaction "
-                        f"({published.seconds * 1000:.0f} ms)"
-                    )
-                else:
+                    try:
+                        with interrupts_deferred(out.print):
+                            published = waits.retry(
+                                f"publishing run {run_id}",
+                                lambda: isolation.publish(saga, shadows),
+                                target.warehouse.waits,
+                                out.print,
+                                then=api._RECOVER_LATER,
+                            )
+                    except LockLostError:
+                        raise
+                    except SagazError as exc:
+                        # The publish is one transaction: it rolled back whole.  Nothing was published.
+                        failure = f"the publish failed ({exc})"
+                        result.error, result.exit_code = SagazError(f"{failure}; nothing was published"), 2
+                    else:
+                        clock.lap("publish")
+                        rpt.timings["publish_transaction"] = round(published.seconds, 4)
+                        result.saga, result.status = published.saga, "committed"
+                if failure is not None:
                     phase = "compensating"
                     api._still_owner(target, saga, out)
                     with interrupts_deferred(out.print):
                         result.saga = waits.retry(
                             f"discarding the shadows of run {run_id}",
-                            lambda: saga.compensate(records, touched=None, message=api._failure_message(dbt)),
+                            lambda: saga.compensate(records, touched=None, message=failure),
                             target.warehouse.waits,
                             out.print,
                             then=api._RECOVER_LATER,
@@ -126,7 +133,6 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                     if target.args.params.get("write_json", True) is not False:
                         selection.remember_rollback(target.target_dir)
                 rpt.add_saga(_as_production(result.saga, shadows), {u: o.status for u, o in dbt.tracker.outcomes.items()})
-                result.exit_code = dbt.exit_code
         except TornWarehouseError as exc:
             result.error, result.status, result.exit_code = exc, "torn", exc.exit_code
         except LockLostError as exc:

@@ -228,22 +228,59 @@ def publish(saga: Saga, shadows: list[Shadow]) -> PublishResult:
     steps = [s.record.as_macro_arg() for s in ordered]
     renames = {s.record.identifier: s.production for s in ordered}
     started = time.perf_counter()
+    warnings: list[str] = []
     with warehouse.transaction("sagaz_publish"):
         saga._claim()
-        views: dict[str, str] = {}
-        repoints: list[dict[str, str]] = []
-        if engine.binds_views_to_oids:
-            repoints = _outside_views(saga, ordered)
-        else:
-            views = _republished_views(saga, ordered, renames)
+        outside = _outside_views(saga, ordered) if engine.binds_views_to_oids else []
+        views = {} if engine.binds_views_to_oids else _republished_views(saga, ordered, renames)
         checkpoint("isolation-publishing")
-        actions = saga._call("publish_run", run_id=saga.run_id, steps=steps, views=views, repoints=repoints)
+        done = saga._call("publish_run", run_id=saga.run_id, steps=steps, views=views)
+        warnings.extend(_rebind(warehouse, outside))
+        saga._call("finish_publish", run_id=saga.run_id, moved=list(done["moved"]))
         saga._before_commit()
     seconds = time.perf_counter() - started
     checkpoint("isolation-published")
-    outcome = SagaOutcome(saga.run_id, RunStatus.COMMITTED)
+    actions = done["actions"]
+    outcome = SagaOutcome(saga.run_id, RunStatus.COMMITTED, warnings=warnings)
     outcome.steps = [StepOutcome(s.record, str(actions.get(s.record.seq, ""))) for s in ordered]
     return PublishResult(saga=outcome, seconds=seconds)
+
+
+def _rebind(warehouse: Warehouse, views: list[OutsideView]) -> list[str]:
+    """Re-create each outside view from its own definition, so it reads the published
+    relation.  One that cannot (the new relation lacks a column it reads) is rolled back to
+    a savepoint and left on the moved-aside relation, which the publish then drops with
+    it, as plain dbt's DROP ... CASCADE would: said in a warning, with its definition.
+
+    The statement runs on the driver's cursor: dbt's adapter rolls the whole transaction
+    back on any error, which would throw away the publish's renames."""
+    warnings: list[str] = []
+    handle = warehouse.adapter.connections.get_thread_connection().handle
+    for view in views:
+        if view.kind == "m":  # materialized views are re-created with their indexes (matviews.sql)
+            warehouse.call(
+                "replace_view", database=warehouse.database, schema=view.schema, identifier=view.name,
+                select_sql=view.definition, kind=view.kind,
+            )
+            continue
+        sql = warehouse.call(
+            "replace_view_sql", database=warehouse.database, schema=view.schema, identifier=view.name,
+            select_sql=view.definition,
+        )
+        with handle.cursor() as cursor:
+            cursor.execute("savepoint sagaz_rebind")
+            try:
+                cursor.execute(str(sql))
+            except Exception as exc:
+                cursor.execute("rollback to savepoint sagaz_rebind")
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                warnings.append(
+                    f"view {view.schema}.{view.name} reads {view.reads}, whose published version it cannot "
+                    f"follow ({first}); it is dropped as plain dbt would drop it. Its definition was:\n{view.definition}"
+                )
+            else:
+                cursor.execute("release savepoint sagaz_rebind")
+    return warnings
 
 
 def _republished_views(saga: Saga, shadows: list[Shadow], renames: dict[str, str]) -> dict[str, str]:
@@ -265,11 +302,22 @@ def _republished_views(saga: Saga, shadows: list[Shadow], renames: dict[str, str
     return out
 
 
-def _outside_views(saga: Saga, shadows: list[Shadow]) -> list[dict[str, str]]:
+@dataclass(frozen=True)
+class OutsideView:
+    """A view the run does not build that reads a relation the publish replaces."""
+
+    schema: str
+    name: str
+    kind: str  # pg_class.relkind: 'v' view, 'm' materialized view
+    definition: str  # its SELECT as the catalog prints it, naming the production relations
+    reads: str  # the replaced relation, for messages
+
+
+def _outside_views(saga: Saga, shadows: list[Shadow]) -> list[OutsideView]:
     """Views bound to OIDs (Postgres) that read a production relation the publish replaces
-    and are not themselves published (hand-made views, unselected dbt views): re-created
-    from their own definition after the publish, so they bind to the published relations
-    instead of being dropped with the moved-aside ones."""
+    and are not themselves published (hand-made views, unselected dbt views): read before
+    the renames, re-created after them so they bind to the published relations instead of
+    being dropped with the moved-aside ones."""
     replaced = [s for s in shadows if s.exists_in_production]
     if not replaced:
         return []
@@ -277,16 +325,23 @@ def _outside_views(saga: Saga, shadows: list[Shadow]) -> list[dict[str, str]]:
         {"seq": s.record.seq, "schema": s.record.schema, "identifier": s.production, "target": s.record.identifier}
         for s in replaced
     ]
+    by_seq = {s.record.seq: s for s in replaced}
     published = {(s.record.schema, s.production) for s in shadows}
     seen: set[tuple[str, str]] = set()
-    out: list[dict[str, str]] = []
+    out: list[OutsideView] = []
     for view in saga.warehouse.call("dependent_views_of", database=saga.journal.database, pairs=pairs) or []:
         place = (str(view["schema"]), str(view["name"]))
         if "__sagaz_" in place[1] or place in published or place in seen:
             continue
         seen.add(place)
+        source = by_seq[int(view["seq"])]
         out.append(
-            {"schema": place[0], "name": place[1], "kind": str(view["kind"]), "select_sql": str(view["definition"])}
+            OutsideView(
+                schema=place[0],
+                name=place[1],
+                kind=str(view["kind"]),
+                definition=str(view["definition"]),
+                reads=f"{source.record.schema}.{source.production}",
+            )
         )
     return out
-

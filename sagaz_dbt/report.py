@@ -140,6 +140,8 @@ def snapshot_label(step: StepRecord) -> str:
         return "rows in window"
     if step.copy_identifier:
         return "copy"
+    if step.detail.get("isolation"):  # built in a shadow (isolation.py); cloned: incremental rows copied in
+        return "shadow (copy)" if step.detail.get("cloned") else "shadow"
     if step.kept_identifier:
         return "kept (zero-copy)"
     return "none (new)"
@@ -196,7 +198,13 @@ def print_summary(report: RunReport, out: Console) -> None:
         _emit_summary(report, out)
         return
     out.print()
-    if report.status == "committed":
+    if report.status == "committed" and "publish_transaction" in report.timings:  # --isolation publish
+        published = sum(1 for s in report.steps if s["action"] == "published")
+        out.print(
+            f"[green]sagaz-dbt: run {report.run_id} committed[/green]: {published} relation(s) published in one "
+            f"transaction ({report.timings['publish_transaction'] * 1000:.0f} ms)."
+        )
+    elif report.status == "committed":
         released = sum(1 for s in report.steps if s["action"] == "released")
         retained = sum(1 for s in report.steps if s["action"] == "retained")
         tail = f"{released} backup(s) released."

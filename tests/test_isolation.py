@@ -143,7 +143,7 @@ def test_reader_sees_old_then_new_never_a_mix(engine, built, monkeypatch):
     assert reader.mixed == [], f"a reader saw a half-published warehouse: {reader.mixed[:5]}"
     assert reader.versions == [OLD, NEW], "one switch, from the old warehouse to the new one"
     assert project.leftovers() == []
-    assert "published 6 relation(s) in one transaction" in project.last_output
+    assert "6 relation(s) published in one transaction" in project.last_output
     assert result.report.timings["publish_transaction"] < 5
 
 
@@ -262,6 +262,26 @@ def test_refuses_node_kinds_it_does_not_isolate(built):
     assert result.exit_code == 2, project.last_output
     assert "snapshot.iso.snap (snapshot)" in project.last_output
     assert_same_state(before, project.state())
+
+
+def test_postgres_outside_views_follow_the_publish_or_go_as_plain_dbt_drops_them(project):
+    """Views bind to OIDs: a hand-made view on a published table is re-created on the new
+    table; one that cannot follow (it reads a column the new version lacks) is dropped, as
+    plain dbt's DROP ... CASCADE drops it, with a warning, and the publish goes on."""
+    p = project("postgres", name="iso")
+    p.write("models/wide.sql", "{{ config(materialized='table') }}\nselect 1 as a, 2 as b\n")
+    assert p.dbt().success
+    p.execute("create view {schema}.reads_a as select a from {schema}.wide")
+    p.execute("create view {schema}.reads_b as select b from {schema}.wide")
+    p.write("models/wide.sql", "{{ config(materialized='table') }}\nselect 7 as a\n")
+
+    result = p.sagaz("--isolation", "publish")
+
+    assert result.exit_code == 0, p.last_output
+    assert p.query("select a from {schema}.reads_a") == [(7,)]
+    assert p.query("select count(*) from pg_views where schemaname = '{schema}' and viewname = 'reads_b'") == [(0,)]
+    assert any("reads_b" in w and "cannot follow" in w for w in result.report.warnings), result.report.warnings
+    assert p.leftovers() == []
 
 
 # -- kills: the old or the new warehouse, and `recover` ends it ------------------------------
