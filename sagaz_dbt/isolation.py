@@ -41,7 +41,7 @@ COMMANDS = ("build", "run")
 #: Materializations built from scratch in the shadow (nothing to copy).
 FROM_SCRATCH = {("model", "table"), ("model", "view"), ("seed", "seed")}
 #: Materializations that continue from the production rows: cloned into the shadow first.
-CONTINUED = {("model", "incremental")}
+CONTINUED = {("model", "incremental"), ("snapshot", "snapshot")}
 #: The journal detail that marks a step as an isolation shadow.
 SHADOW_DETAIL = "isolation"
 
@@ -107,7 +107,7 @@ def refuse_unsupported(
     if unsupported:
         shown = ", ".join(unsupported[:10]) + (" ..." if len(unsupported) > 10 else "")
         raise UsageError(
-            "--isolation publish supports table, view and incremental models and seeds; the selection also has "
+            "--isolation publish supports table, view and incremental models, seeds and snapshots; the selection also has "
             f"{shown}. Exclude them or build without --isolation; nothing was changed"
         )
 
@@ -171,7 +171,8 @@ def clone(saga: Saga, shadows: list[Shadow], say: Callable[[str], None]) -> None
         if not s.clone:
             continue
         r = s.record
-        say(f"copying {r.schema}.{s.production} into its shadow ({r.materialized} model: the run adds to its current rows)")
+        what = "snapshot" if r.resource_type == "snapshot" else f"{r.materialized} model"
+        say(f"copying {r.schema}.{s.production} into its shadow ({what}: the run adds to its current rows)")
         with saga.warehouse.transaction("sagaz_clone"):
             saga.warehouse.call(
                 "clone_into_shadow", database=r.database, schema=r.schema, identifier=s.production, shadow=r.identifier

@@ -251,17 +251,52 @@ def test_refused_before_anything_changes(args, command, says, built):
 
 def test_refuses_node_kinds_it_does_not_isolate(built):
     project = _built("duckdb", built)
-    project.write("snapshots/snap.sql", (
-        "{% snapshot snap %}\n{{ config(unique_key='id', strategy='check', check_cols='all', target_schema=target.schema) }}\n"
-        "select * from {{ ref('orders') }}\n{% endsnapshot %}\n"
-    ))
+    project.write("models/exported.sql", "{{ config(materialized='external') }}\nselect 1 as x\n")
     before = project.state()
 
     result = project.sagaz("--isolation", "publish")
 
     assert result.exit_code == 2, project.last_output
-    assert "snapshot.iso.snap (snapshot)" in project.last_output
+    assert "model.iso.exported (external)" in project.last_output
     assert_same_state(before, project.state())
+    assert not (project.root / "exported.parquet").exists()
+
+
+SNAPSHOT = """
+snapshots:
+  - name: orders_history
+    relation: ref('orders_dated')
+    config:
+      unique_key: id
+      strategy: timestamp
+      updated_at: updated_at
+"""
+DATED = (
+    "{{ config(materialized='view') }}\n"
+    "select id, region, amount, "
+    "cast('2026-01-01' as timestamp) + id * interval '1 day' + amount * interval '1 minute' as updated_at "
+    "from {{ ref('orders') }}\n"
+)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_snapshot_continues_from_its_clone_like_plain_dbt(engine, twins):
+    plain, sagaz = twins(engine, name="iso")
+    for p in (plain, sagaz):
+        p.write("snapshots/history.yml", SNAPSHOT)
+        p.write("models/orders_dated.sql", DATED)
+        assert p.dbt().success
+        p.write("seeds/orders.csv", DAY2.replace("1,north,10", "1,north,15"))  # order 1 changed, order 4 new
+    assert plain.dbt().success
+
+    result = sagaz.sagaz("--isolation", "publish")
+
+    assert result.exit_code == 0, sagaz.last_output
+    assert "copying" in sagaz.last_output and "orders_history into its shadow (snapshot" in sagaz.last_output
+    assert_same_state(plain.state(), sagaz.state(), "isolated snapshot vs plain dbt's")
+    # order 1's old version closed, its new one and order 4 added: history kept from the clone
+    assert sagaz.query("select count(*) from {schema}.orders_history") == [(5,)]
+    assert sagaz.leftovers() == []
 
 
 def test_postgres_outside_views_follow_the_publish_or_go_as_plain_dbt_drops_them(project):
