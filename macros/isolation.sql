@@ -8,9 +8,13 @@
 -#}
 
 {% macro shadow_identifier(identifier) -%}
-  {#- `__sagaz_shadow_<run token>__<identifier>`, unique and within the engine's limit
-      (naming.sql). -#}
-  {{- return(sagaz_dbt.sagaz_identifier(identifier, 'shadow', sagaz_dbt.run_token())) -}}
+  {#- `__sagaz_shadow_<run token>__<identifier>`, unique (naming.sql).  dbt derives its own
+      names from the shadow's (`__dbt_tmp`, `__dbt_backup`) and cuts them to the engine's
+      limit, which would drop the hash that tells two long shadows apart: the shadow leaves
+      room for the longest suffix. -#}
+  {%- set max_bytes = sagaz_dbt.identifier_byte_limit() -%}
+  {%- set limit = none if max_bytes is none else max_bytes - ('__dbt_backup' | length) -%}
+  {{- return(sagaz_dbt.sagaz_identifier(identifier, 'shadow', sagaz_dbt.run_token(), limit)) -}}
 {%- endmacro %}
 
 
@@ -112,8 +116,9 @@
         {%- do moved.append({'database': aside.database, 'schema': aside.schema, 'identifier': aside.identifier, 'type': aside.type | string}) -%}
       {%- endif -%}
       {%- if step.seq | string in views -%}
-        {%- do sagaz_dbt.flush(script) -%}
-        {%- do sagaz_dbt.replace_view(step.database_name, step.schema_name, detail.production, views[step.seq | string]) -%}
+        {%- set view = api.Relation.create(database=step.database_name, schema=step.schema_name, identifier=detail.production, type='view') -%}
+        {%- do script.append('create view ' ~ view ~ ' as ' ~ views[step.seq | string]) -%}
+        {%- do adapter.cache_added(view) -%}
         {%- do sagaz_dbt.queue_drop(script, shadow) -%}
       {%- else -%}
         {%- do sagaz_dbt.queue_rename(script, shadow, shadow.incorporate(path={'identifier': detail.production})) -%}

@@ -222,18 +222,25 @@ def build(session: DbtSession, aliases: ShadowAliases, callbacks: list[Callable[
 
 
 def publish(saga: Saga, shadows: list[Shadow]) -> PublishResult:
-    """Every built shadow takes its production relation's place, in one transaction."""
+    """Every built shadow takes its production relation's place, in one transaction.
+
+    What only reads the run's own shadows (the SQL of shadow views, to re-create them under
+    their production names where views bind by name) is read before the transaction opens,
+    to keep it short; what others may change (the views that read production) inside it."""
     warehouse = saga.warehouse
-    engine = warehouse.engine
+    by_oid = warehouse.engine.binds_views_to_oids
     ordered = sorted(shadows, key=lambda s: s.record.seq)
     steps = [s.record.as_macro_arg() for s in ordered]
     renames = {s.record.identifier: s.production for s in ordered}
+    views: dict[str, str] = {}
+    if not by_oid:
+        with warehouse.transaction("sagaz_publish_read"):
+            views = _republished_views(saga, ordered, renames)
     started = time.perf_counter()
     warnings: list[str] = []
     with warehouse.transaction("sagaz_publish"):
         saga._claim()
-        outside = _outside_views(saga, ordered) if engine.binds_views_to_oids else []
-        views = {} if engine.binds_views_to_oids else _republished_views(saga, ordered, renames)
+        outside = _outside_views(saga, ordered) if by_oid else []
         checkpoint("isolation-publishing")
         done = saga._call("publish_run", run_id=saga.run_id, steps=steps, views=views)
         warnings.extend(_rebind(warehouse, outside))
@@ -299,7 +306,7 @@ def _republished_views(saga: Saga, shadows: list[Shadow], renames: dict[str, str
         for s in group:
             definition = found.get(s.record.identifier)
             if definition is not None:
-                out[str(s.record.seq)] = sqltext.repoint_names(str(definition), renames, dialect)
+                out[str(s.record.seq)] = sqltext.view_select_renamed(str(definition), renames, dialect)
     return out
 
 

@@ -319,6 +319,39 @@ def test_postgres_outside_views_follow_the_publish_or_go_as_plain_dbt_drops_them
     assert p.leftovers() == []
 
 
+def test_postgres_long_aliases_sharing_a_prefix(project):
+    """Shadow names leave room for dbt's `__dbt_tmp`/`__dbt_backup` suffixes within 63 bytes,
+    so two long aliases that share a prefix never share a dbt intermediate name."""
+    p = project("postgres", name="iso")
+    prefix = "a_rather_long_model_name_that_shares_a_prefix_"
+    for tail in ("daily", "weekly", "monthly"):
+        p.write(f"models/{prefix}{tail}.sql", f"{{{{ config(materialized='table') }}}}\nselect '{tail}' as grain\n")
+    assert p.dbt().success
+
+    result = p.sagaz("--isolation", "publish", "--threads", "4")
+
+    assert result.exit_code == 0, p.last_output
+    for tail in ("daily", "weekly", "monthly"):
+        assert p.query(f"select grain from {{schema}}.{prefix}{tail}") == [(tail,)]
+    assert p.leftovers() == []
+
+
+def test_view_select_renamed_changes_only_the_shadow_identifiers():
+    """DuckDB's printed view SQL, token by token: names renamed, the rest byte for byte (so
+    DuckDB stores the text it stores for dbt's own view), string literals untouched."""
+    from sagaz_dbt.sqltext import view_select_renamed
+
+    printed = (
+        "CREATE VIEW __sagaz_shadow_ab__v(m, a) AS SELECT date_trunc('month', d)::DATE AS m, "
+        '"__sagaz_shadow_ab__t".a FROM main.__sagaz_shadow_ab__t WHERE s = \'__sagaz_shadow_ab__t\';'
+    )
+    renamed = view_select_renamed(printed, {"__sagaz_shadow_ab__t": "orders"}, "duckdb")
+    assert renamed == (
+        "SELECT date_trunc('month', d)::DATE AS m, \"orders\".a FROM main.\"orders\" "
+        "WHERE s = '__sagaz_shadow_ab__t'"
+    )
+
+
 # -- kills: the old or the new warehouse, and `recover` ends it ------------------------------
 
 
