@@ -23,7 +23,7 @@ the publish commits together with the run's `committed` status.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 from sagaz_dbt import sqltext
@@ -63,8 +63,7 @@ class Shadow:
 @dataclass
 class PublishResult:
     saga: SagaOutcome
-    seconds: float
-    notices: list[str] = field(default_factory=list)
+    seconds: float  # the publish transaction, from its first statement to its commit
 
 
 def requested(args: Sequence[str]) -> bool:

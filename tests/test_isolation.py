@@ -227,6 +227,21 @@ def test_success_equals_plain_dbt(engine, prebuilt, project, built):
         assert relation_names == [], f"{name} names a shadow relation"
 
 
+def test_run_command_publishes_its_models(built):
+    """`run` (no tests): the models are published once they all built; seeds are not run."""
+    project = _built("duckdb", built)
+    project.write("models/mart_by_region.sql", "{{ config(materialized='table') }}\nselect 'all' as region, 1 as total\n")
+
+    result = project.sagaz("--isolation", "publish", command="run")
+
+    assert result.exit_code == 0, project.last_output
+    assert project.query("select region, total from {schema}.mart_by_region") == [("all", 1)]
+    assert {s["unique_id"] for s in result.report.steps} == {
+        "model.iso.stg_orders", "model.iso.mart_by_region", "model.iso.mart_by_id", "model.iso.mart_total", "model.iso.events"
+    }
+    assert project.leftovers() == []
+
+
 @pytest.mark.parametrize(
     "args, command, says",
     [
