@@ -145,7 +145,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
             result.error, result.exit_code = api._unexpected(exc, phase, run_id), 2
             result.status = "torn" if phase in api._UNFINISHED_PHASES else result.status
         except KeyboardInterrupt:
-            result.error, result.exit_code = api._interrupted(phase, run_id), 2
+            result.error, result.exit_code = _interrupted(phase, run_id), 2
             result.status = "torn" if phase in api._UNFINISHED_PHASES else result.status
         finally:
             release_connections()
@@ -181,3 +181,16 @@ def _as_production(outcome: SagaOutcome, shadows: list[isolation.Shadow]) -> Sag
         action = StepAction.UNTOUCHED.value if step.action == StepAction.DROPPED.value else step.action
         steps.append(StepOutcome(record, action))
     return SagaOutcome(outcome.run_id, outcome.status, steps, list(outcome.warnings))
+
+
+def _interrupted(phase: str, run_id: str) -> SagazError:
+    """What an interrupt outside dbt leaves in isolation mode: production untouched unless
+    the publish committed (it runs with interrupts deferred), shadows for `recover`."""
+    from sagaz_dbt import api
+
+    if phase not in api._UNFINISHED_PHASES:
+        return api._interrupted(phase, run_id)
+    return TornWarehouseError(
+        f"run {run_id} was interrupted before it published: production was not changed. Its shadow relations "
+        "are left until `sagaz-dbt recover` with the same flags (or the next `sagaz-dbt build`) drops them"
+    )
