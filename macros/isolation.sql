@@ -133,17 +133,25 @@
 {%- endmacro %}
 
 
-{% macro finish_publish(database, schema, run_id, moved) -%}
+{% macro finish_publish(database, schema, run_id, moved, retained=none) -%}
   {#- Drop the moved-aside production relations (views first: reverse DAG order) and mark
       the run committed, in the publish's transaction: after a crash, the warehouse and
-      the journal are both before or both after the publish. -#}
+      the journal are both before or both after the publish.  With `retained` (the steps
+      as `sagaz-dbt rollback` reads them: each production relation and its moved-aside
+      pre-run version), the moved-aside relations are kept instead (--keep-backups). -#}
   {%- set script = [] -%}
-  {%- for m in moved | reverse -%}
-    {%- set relation = api.Relation.create(database=m.database, schema=m.schema, identifier=m.identifier, type=m.type) -%}
-    {%- do script.append(adapter.dispatch('get_drop_sql', 'dbt')(relation) | trim) -%}
-  {%- endfor -%}
-  {%- do sagaz_dbt.flush(script) -%}
-  {%- do sagaz_dbt.journal_set_all_steps_status(database, schema, run_id, 'released') -%}
+  {%- if retained is none -%}
+    {%- for m in moved | reverse -%}
+      {%- set relation = api.Relation.create(database=m.database, schema=m.schema, identifier=m.identifier, type=m.type) -%}
+      {%- do script.append(adapter.dispatch('get_drop_sql', 'dbt')(relation) | trim) -%}
+    {%- endfor -%}
+    {%- do sagaz_dbt.flush(script) -%}
+    {%- do sagaz_dbt.journal_set_all_steps_status(database, schema, run_id, 'released') -%}
+  {%- else -%}
+    {%- set steps = sagaz_dbt.journal_relation(database, schema, 'sagaz_steps') -%}
+    {%- do adapter.add_query('delete from ' ~ steps ~ ' where run_id = ' ~ get_binding_char(), bindings=[run_id]) -%}
+    {%- do sagaz_dbt.journal_insert_steps(database, schema, run_id, retained) -%}
+  {%- endif -%}
   {%- do sagaz_dbt.journal_set_run_status(database, schema, run_id, 'committed') -%}
 {%- endmacro %}
 

@@ -101,7 +101,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                         with interrupts_deferred(out.print):
                             published = waits.retry(
                                 f"publishing run {run_id}",
-                                lambda: isolation.publish(saga, shadows),
+                                lambda: isolation.publish(saga, shadows, keep_backups=split.options.keep_backups > 0),
                                 target.warehouse.waits,
                                 out.print,
                                 then=api._RECOVER_LATER,
@@ -113,6 +113,11 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                         failure = f"the publish failed ({exc})"
                         result.error, result.exit_code = SagazError(f"{failure}; nothing was published"), 2
                     else:
+                        api._drop_old_backups(target, keep=split.options.keep_backups, out=out)
+                        if split.options.keep_backups > 0:
+                            out.print(
+                                f"sagaz-dbt: the pre-run relations are kept: `sagaz-dbt rollback {run_id}` undoes this run."
+                            )
                         clock.lap("publish")
                         rpt.timings["publish_transaction"] = round(published.seconds, 4)
                         result.saga, result.status = published.saga, "committed"

@@ -22,6 +22,7 @@ the publish commits together with the run's `committed` status.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
@@ -91,8 +92,6 @@ def refuse_unsupported(
         raise UsageError(
             f"--isolation publish needs DDL in one transaction, which {engine.adapter_type} lacks; nothing was changed"
         )
-    if options.keep_backups:
-        raise UsageError("--isolation publish does not keep backups yet (--keep-backups); nothing was changed")
     if params.get("defer") or params.get("state"):
         raise UsageError(
             "--isolation publish does not support --state/--defer yet (the shadows' aliases would differ from the "
@@ -220,7 +219,7 @@ def build(session: DbtSession, aliases: ShadowAliases, callbacks: list[Callable[
         aliases.restore()
 
 
-def publish(saga: Saga, shadows: list[Shadow]) -> PublishResult:
+def publish(saga: Saga, shadows: list[Shadow], keep_backups: bool = False) -> PublishResult:
     """Every built shadow takes its production relation's place, in one transaction.
 
     What only reads the run's own shadows (the SQL of shadow views, to re-create them under
@@ -243,7 +242,8 @@ def publish(saga: Saga, shadows: list[Shadow]) -> PublishResult:
         checkpoint("isolation-publishing")
         done = saga._call("publish_run", run_id=saga.run_id, steps=steps, views=views)
         warnings.extend(_rebind(warehouse, outside))
-        saga._call("finish_publish", run_id=saga.run_id, moved=list(done["moved"]))
+        retained = [_retained(s).as_bindings() for s in ordered] if keep_backups else None
+        saga._call("finish_publish", run_id=saga.run_id, moved=list(done["moved"]), retained=retained)
         saga._before_commit()
     seconds = time.perf_counter() - started
     checkpoint("isolation-published")
@@ -251,6 +251,20 @@ def publish(saga: Saga, shadows: list[Shadow]) -> PublishResult:
     outcome = SagaOutcome(saga.run_id, RunStatus.COMMITTED, warnings=warnings)
     outcome.steps = [StepOutcome(s.record, str(actions.get(s.record.seq, ""))) for s in ordered]
     return PublishResult(saga=outcome, seconds=seconds)
+
+
+def _retained(shadow: Shadow) -> StepRecord:
+    """The journal step after a publish that keeps backups: the production relation, and
+    its pre-run version under the kept name, which `sagaz-dbt rollback` swaps back (a
+    relation the run created is dropped)."""
+    existed = shadow.record.detail.get("production_type")
+    return dataclasses.replace(
+        shadow.record,
+        identifier=shadow.production,
+        pre_type=existed,
+        kept_identifier=str(shadow.record.detail["kept"]) if existed else None,
+        status="retained",
+    )
 
 
 def _rebind(warehouse: Warehouse, views: list[OutsideView]) -> list[str]:
