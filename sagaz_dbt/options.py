@@ -12,6 +12,7 @@ from typing import Sequence
 from sagaz_dbt import validate
 from sagaz_dbt.errors import UsageError
 from sagaz_dbt.journal import DEFAULT_SCHEMA
+from sagaz_dbt.vocabulary import IsolationMode
 from sagaz_dbt.waits import DEFAULT_LOCK_TIMEOUT
 
 
@@ -25,6 +26,7 @@ class SagazOptions:
     #: A run whose recovery may accept relations that are gone together with their backup.
     accept_missing: str | None = None
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT  # how long one sagaz-dbt statement waits for a lock
+    isolation: IsolationMode = IsolationMode.NONE  # --isolation publish: build in shadows, publish at once
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class SplitArgs:
     dbt_args: list[str] = field(default_factory=list)
 
 
-_VALUED = {"--keep-backups", "--wait-timeout", "--journal-schema", "--junit-xml", "--accept-missing", "--lock-timeout"}
+_VALUED = {"--keep-backups", "--wait-timeout", "--journal-schema", "--junit-xml", "--accept-missing", "--lock-timeout", "--isolation"}
 _FLAGS = {"--wait", "--no-wait"}
 
 #: (flag, what it does) for help texts and the README.
@@ -45,6 +47,11 @@ FLAG_HELP: list[tuple[str, str]] = [
         "--lock-timeout SECONDS",
         "how long each sagaz-dbt statement waits for a lock another session holds, before it retries "
         f"(3 tries) and fails naming the blocker (default {DEFAULT_LOCK_TIMEOUT:g})",
+    ),
+    (
+        "--isolation publish|none",
+        "publish: build and test every selected node in shadow relations, and publish them all in one "
+        "transaction only if the build passed, so readers never see a half-built run (default none)",
     ),
     ("--journal-schema NAME", "schema of the run journal in the target database (default `sagaz`)"),
     ("--junit-xml PATH", "write a JUnit XML report: one testcase per dbt node, plus one for the rollback"),
@@ -101,7 +108,13 @@ def _options(values: dict[str, str], wait: bool) -> SagazOptions:
     accept_missing = values.get("--accept-missing")
     if accept_missing is not None and not accept_missing:
         raise UsageError("--accept-missing needs a run id (see `sagaz-dbt runs`)")
+    try:
+        isolation = IsolationMode(values.get("--isolation", IsolationMode.NONE.value))
+    except ValueError as exc:
+        choices = " or ".join(m.value for m in IsolationMode)
+        raise UsageError(f"--isolation takes {choices} (got {values['--isolation']!r})") from exc
     return SagazOptions(
+        isolation=isolation,
         keep_backups=keep,
         wait=wait,
         wait_timeout=timeout,

@@ -103,6 +103,12 @@ class RunReport:
             )
         self.warnings.extend(saga.warnings)
 
+    def record_build(self, dbt: Any) -> None:
+        """What the dbt invocation returned (runner.BuildOutcome)."""
+        self.dbt_success = dbt.success
+        self.dbt_error = str(dbt.exception) if dbt.exception is not None else None
+        self.failed_nodes = [f.__dict__ for f in dbt.failed_nodes]
+
     def as_dict(self) -> dict[str, Any]:
         """The JSON document, with exactly REPORT_KEYS in that order."""
         data = {"report_version": REPORT_VERSION, "sagaz_version": _sagaz_version(), **self.__dict__}
@@ -131,6 +137,8 @@ def snapshot_label(step: StepRecord) -> str:
         return BackupKind(mode).label
     if step.copy_identifier:
         return BackupKind.COPY.label
+    if step.detail.get("isolation"):  # built in a shadow (isolation.py); cloned: incremental rows copied in
+        return "shadow (copy)" if step.detail.get("cloned") else "shadow"
     if step.kept_identifier:
         return BackupKind.SWAP.label
     return NO_BACKUP_LABEL
@@ -187,7 +195,13 @@ def print_summary(report: RunReport, out: Console) -> None:
         _emit_summary(report, out)
         return
     out.print()
-    if report.status == RunOutcome.COMMITTED:
+    if report.status == RunOutcome.COMMITTED and "publish_transaction" in report.timings:  # --isolation publish
+        published = sum(1 for s in report.steps if s["action"] == StepAction.PUBLISHED)
+        out.print(
+            f"[green]sagaz-dbt: run {report.run_id} committed[/green]: {published} relation(s) published in one "
+            f"transaction ({report.timings['publish_transaction'] * 1000:.0f} ms)."
+        )
+    elif report.status == RunOutcome.COMMITTED:
         released = sum(1 for s in report.steps if s["action"] == StepAction.RELEASED)
         retained = sum(1 for s in report.steps if s["action"] == StepAction.RETAINED)
         tail = f"{released} backup(s) released."

@@ -79,3 +79,41 @@ def repoint_view(
             if column.table == old_name:
                 column.set("table", exp.to_identifier(new_name, quoted=True))
     return tree.sql(dialect=dialect)
+
+
+
+def view_select_renamed(create_sql: str, renames: dict[str, str], dialect: str) -> str:
+    """The SELECT of a `CREATE VIEW name AS SELECT ...` statement, as the catalog prints it,
+    with every identifier that is a key of `renames` replaced by its value (quoted).
+
+    The text is changed token by token (sqlglot's tokenizer: string literals and comments
+    are not identifiers), so everything else stays as the engine printed it: re-created from
+    it, the view's stored SQL is the one the engine stores for the view dbt would have made,
+    where a round trip through sqlglot's generator rewrites functions and casts.  The keys
+    are sagaz-dbt's shadow names, unique per run, so the match is by name alone."""
+    from sqlglot import exp
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.tokens import TokenType
+
+    tokens = Dialect.get_or_raise(dialect).tokenize(create_sql)
+    depth, body = 0, None
+    for token in tokens:  # the body starts after the first AS outside parentheses
+        if token.token_type == TokenType.L_PAREN:
+            depth += 1
+        elif token.token_type == TokenType.R_PAREN:
+            depth -= 1
+        elif token.token_type == TokenType.ALIAS and depth == 0:
+            body = token.end + 1
+            break
+    if body is None:
+        raise ValueError(f"not a CREATE VIEW ... AS statement: {create_sql[:200]}")
+    pieces, pos = [], body
+    for token in tokens:
+        if token.start < body or token.token_type not in (TokenType.VAR, TokenType.IDENTIFIER):
+            continue
+        if token.text in renames:
+            pieces.append(create_sql[pos : token.start])
+            pieces.append(exp.to_identifier(renames[token.text], quoted=True).sql(dialect=dialect))
+            pos = token.end + 1
+    pieces.append(create_sql[pos:])
+    return "".join(pieces).strip().rstrip(";").rstrip()

@@ -43,6 +43,8 @@ class StepAction(Text):
     RELEASED = "released"
     RETAINED = "retained"
     NO_BACKUP = "no backup"
+    # Isolation mode: a shadow took its production relation's place.
+    PUBLISHED = "published"
 
     @property
     def is_restoring(self) -> bool:
@@ -179,3 +181,10 @@ NODE_FAILED_OR_ERRORED = NODE_FAILED | NODE_ERRORED
 NODE_RETRYABLE = frozenset(
     {NodeStatus.Error, NodeStatus.Fail, NodeStatus.Skipped, NodeStatus.RuntimeErr, NodeStatus.PartialSuccess}
 )
+
+
+class IsolationMode(str, Enum):
+    """`--isolation`: what readers see while a run builds (sagaz_dbt/isolation.py)."""
+
+    NONE = "none"  # dbt writes production; a failure is restored after the fact
+    PUBLISH = "publish"  # dbt writes shadows; a success publishes them all in one transaction

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 from rich.console import Console
 from rich.markup import escape
 
-from sagaz_dbt import events, external_files, hook_relations, outputs, report, selection, waits
+from sagaz_dbt import events, external_files, hook_relations, isolation, outputs, report, selection, waits
 from sagaz_dbt.args import DbtArgs
 from sagaz_dbt.commands.history import drop_old_backups
 from sagaz_dbt.commands.recover import RECOVER_LATER, recover_before_build
@@ -59,6 +59,10 @@ class BuildResult:
 def build(args: Sequence[str], *, command: str = "build", console: Console | None = None) -> BuildResult:
     """Run `dbt <command> ARGS` as a saga: on any error-severity failure, restore every
     relation the run touched; on success, leave exactly what dbt leaves."""
+    if isolation.requested(args):  # --isolation publish: build in shadows, publish at once
+        from sagaz_dbt.commands import isolated_build
+
+        return isolated_build.build(args, command=command, console=console)
     run_id = uuid.uuid4().hex
     out = events.console_for(args, console or report.console(), run_id=run_id)
     rpt = report.new_report(run_id, [command, *args])
@@ -137,9 +141,7 @@ class _Build:
             checkpoint("built")
             clock.lap("build")
             result.dbt = dbt
-            rpt.dbt_success = dbt.success
-            rpt.dbt_error = str(dbt.exception) if dbt.exception is not None else None
-            rpt.failed_nodes = [f.__dict__ for f in dbt.failed_nodes]
+            rpt.record_build(dbt)
             rpt.hook_relations = [w.as_dict() for w in _hook_writes(target, collector, plan, protected)]
 
             if dbt.exit_code == 0:

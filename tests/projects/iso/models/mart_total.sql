@@ -1,0 +1,2 @@
+{{ config(materialized='view') }}
+select sum(total) as total from {{ ref('mart_by_region') }}

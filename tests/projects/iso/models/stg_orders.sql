@@ -1,0 +1,2 @@
+{{ config(materialized='view') }}
+select id, region, amount from {{ ref('orders') }}

@@ -1,0 +1,1 @@
+select * from {{ ref('mart_by_id') }} where amount < 0
