@@ -68,6 +68,12 @@
   {%- do exceptions.raise_compiler_error("sagaz-dbt: shadow_view_definitions is not implemented for " ~ adapter.type()) -%}
 {%- endmacro %}
 
+{% macro postgres__shadow_view_definitions(database, schema, identifiers) -%}
+  {#- Postgres views bind to OIDs: a published view follows the renamed shadows by itself,
+      so none is re-created (isolation.py asks only engines whose views bind by name). -#}
+  {{- return({}) -}}
+{%- endmacro %}
+
 {% macro duckdb__shadow_view_definitions(database, schema, identifiers) -%}
   {%- if not identifiers -%}{{- return({}) -}}{%- endif -%}
   {%- set names = [] -%}
@@ -115,7 +121,7 @@
     {%- else -%}
       {%- if production is not none -%}
         {%- set aside = production.incorporate(path={'identifier': detail.kept}) -%}
-        {%- do script.append(adapter.dispatch('rename_sql', 'sagaz_dbt')(production, aside) | trim) -%}
+        {%- do script.append(sagaz_dbt.rename_sql(production, aside) | trim) -%}
         {%- do moved.append({'database': aside.database, 'schema': aside.schema, 'identifier': aside.identifier, 'type': aside.type | string}) -%}
       {%- endif -%}
       {%- if step.seq | string in views -%}
@@ -123,7 +129,7 @@
         {%- do script.append('create view ' ~ view ~ ' as ' ~ views[step.seq | string]) -%}
         {%- do script.append(adapter.dispatch('get_drop_sql', 'dbt')(shadow) | trim) -%}
       {%- else -%}
-        {%- do script.append(adapter.dispatch('rename_sql', 'sagaz_dbt')(shadow, shadow.incorporate(path={'identifier': detail.production})) | trim) -%}
+        {%- do script.append(sagaz_dbt.rename_sql(shadow, shadow.incorporate(path={'identifier': detail.production})) | trim) -%}
       {%- endif -%}
       {%- do actions.update({step.seq: 'published'}) -%}
     {%- endif -%}
