@@ -254,6 +254,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                     )
                 except BaseException:
                     _discard_external_backups(plan)
+                    saga.undo_partial_arming()
                     raise
                 target.lock.start_heartbeat(target.journal.schema, run_id, saga.owner.token)
                 emitters.armed(target, records)
@@ -721,8 +722,8 @@ def _interrupted(phase: str, run_id: str) -> SagazError:
     if phase == "recovering":
         return SagazError(
             f"interrupted while recovering an earlier interrupted run; this build (run {run_id}) never "
-            "started and changed nothing. Each run's recovery is one transaction, applied whole or not "
-            "at all: `sagaz-dbt runs` shows which runs are still unfinished, and `sagaz-dbt recover` "
+            "started and changed nothing. Each run's recovery is applied whole or not at all (one "
+            "transaction; on Spark, checked steps that recover finishes): `sagaz-dbt runs` shows which runs are still unfinished, and `sagaz-dbt recover` "
             "(same flags) finishes them"
         )
     if phase in ("setup", "arming"):
