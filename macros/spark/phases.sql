@@ -72,41 +72,52 @@
 {%- endmacro %}
 
 
-{% macro spark_find(step, identifier) -%}
-  {{- return(sagaz_dbt.find_relation(step.database_name, step.schema_name, identifier, {})) -}}
+{#- A phase reads each schema's catalog once (`memo`, lookup.sql) and keeps it true as it
+    drops and renames: dozens of catalog reads per phase cost seconds on Spark. -#}
+
+{% macro spark_find(step, identifier, memo) -%}
+  {{- return(sagaz_dbt.find_relation(step.database_name, step.schema_name, identifier, memo)) -}}
 {%- endmacro %}
 
-{% macro spark_drop(relation) -%}
+{% macro spark_memo_entries(relation, memo) -%}
+  {{- return(sagaz_dbt.schema_relations(relation.database or '', relation.schema, memo)) -}}
+{%- endmacro %}
+
+{% macro spark_drop(relation, memo={}) -%}
   {%- if relation is not none -%}
     {%- do run_query('drop ' ~ ('view' if relation.is_view else 'table') ~ ' if exists ' ~ relation) -%}
+    {%- do sagaz_dbt.spark_memo_entries(relation, memo).pop(sagaz_dbt.name_key(relation.identifier, memo), none) -%}
   {%- endif -%}
 {%- endmacro %}
 
-{% macro spark_rename(relation, identifier) -%}
+{% macro spark_rename(relation, identifier, memo={}) -%}
   {%- do run_query(sagaz_dbt.spark__rename_sql(relation, relation.incorporate(path={'identifier': identifier}))) -%}
+  {%- set entries = sagaz_dbt.spark_memo_entries(relation, memo) -%}
+  {%- do entries.pop(sagaz_dbt.name_key(relation.identifier, memo), none) -%}
+  {%- do entries.update({sagaz_dbt.name_key(identifier, memo): (identifier | lower, relation.type | string)}) -%}
 {%- endmacro %}
 
 
-{% macro spark_restore_step(step) -%}
+{% macro spark_restore_step(step, memo) -%}
   {#- One step back to its pre-run state, from whatever point an earlier attempt reached. -#}
   {%- set detail = fromjson(step.detail) if step.detail else {} -%}
-  {%- set current = sagaz_dbt.spark_find(step, step.identifier) -%}
+  {%- set current = sagaz_dbt.spark_find(step, step.identifier, memo) -%}
   {%- if step.pre_type is none -%}
     {%- if current is none -%}{{- return('untouched') -}}{%- endif -%}
-    {%- do sagaz_dbt.spark_drop(current) -%}
+    {%- do sagaz_dbt.spark_drop(current, memo) -%}
     {{- return('dropped') -}}
   {%- endif -%}
-  {%- set kept = sagaz_dbt.spark_find(step, step.kept_identifier) -%}
-  {%- set copy = sagaz_dbt.spark_find(step, step.copy_identifier) -%}
+  {%- set kept = sagaz_dbt.spark_find(step, step.kept_identifier, memo) -%}
+  {%- set copy = sagaz_dbt.spark_find(step, step.copy_identifier, memo) -%}
   {%- if kept is not none or copy is not none -%}
     {#- Drop the run's version, then rename the pre-run relation back; a crash in between
         leaves the backup alone, which the next attempt renames. -#}
-    {%- do sagaz_dbt.spark_drop(current) -%}
-    {%- do sagaz_dbt.spark_rename(kept if kept is not none else copy, step.identifier) -%}
-    {%- if kept is not none -%}{%- do sagaz_dbt.spark_drop(copy) -%}{%- endif -%}
+    {%- do sagaz_dbt.spark_drop(current, memo) -%}
+    {%- do sagaz_dbt.spark_rename(kept if kept is not none else copy, step.identifier, memo) -%}
+    {%- if kept is not none -%}{%- do sagaz_dbt.spark_drop(copy, memo) -%}{%- endif -%}
     {{- return('swapped back' if kept is not none else 'copy swapped in') -}}
   {%- elif detail.get('view_sql') -%}
-    {%- if current is not none and not current.is_view -%}{%- do sagaz_dbt.spark_drop(current) -%}{%- endif -%}
+    {%- if current is not none and not current.is_view -%}{%- do sagaz_dbt.spark_drop(current, memo) -%}{%- endif -%}
     {%- set view = api.Relation.create(schema=step.schema_name, identifier=step.identifier, type='view') -%}
     {%- do run_query('create or replace view ' ~ view ~ ' as ' ~ detail.view_sql) -%}
     {{- return('view restored') -}}
@@ -117,12 +128,12 @@
 {%- endmacro %}
 
 
-{% macro spark_release_step(step, include_kept=true) -%}
+{% macro spark_release_step(step, memo, include_kept=true) -%}
   {%- set dropped = [] -%}
   {%- for identifier in ([step.kept_identifier] if include_kept else []) + [step.copy_identifier] -%}
-    {%- set rel = sagaz_dbt.spark_find(step, identifier) -%}
+    {%- set rel = sagaz_dbt.spark_find(step, identifier, memo) -%}
     {%- if rel is not none -%}
-      {%- do sagaz_dbt.spark_drop(rel) -%}
+      {%- do sagaz_dbt.spark_drop(rel, memo) -%}
       {%- do dropped.append(rel.identifier) -%}
     {%- endif -%}
   {%- endfor -%}
@@ -132,12 +143,13 @@
 
 {% macro spark__compensate_run(database, schema, run_id, steps, restore_seqs, repoints, message, accept_missing=false) -%}
   {%- do sagaz_dbt.spark_set_run_status(database, schema, run_id, 'compensating') -%}
+  {%- set memo = {} -%}
   {%- set actions = {} -%}
   {%- for step in steps -%}
     {%- if step.seq in restore_seqs -%}
-      {%- set action = sagaz_dbt.spark_restore_step(step) -%}
+      {%- set action = sagaz_dbt.spark_restore_step(step, memo) -%}
     {%- else -%}
-      {%- do sagaz_dbt.spark_release_step(step) -%}
+      {%- do sagaz_dbt.spark_release_step(step, memo) -%}
       {%- set action = 'untouched' -%}
     {%- endif -%}
     {%- if action == 'missing' and accept_missing -%}
@@ -157,12 +169,13 @@
   {#- `committing` first: from here on, recovery finishes the release instead of rolling
       back a run some of whose backups are already gone. -#}
   {%- do sagaz_dbt.spark_set_run_status(database, schema, run_id, 'committing') -%}
+  {%- set memo = {} -%}
   {%- set actions = {} -%}
   {%- for step in steps -%}
     {%- if keep -%}
       {%- do actions.update({step.seq: 'retained'}) -%}
     {%- else -%}
-      {%- set dropped = sagaz_dbt.spark_release_step(step) -%}
+      {%- set dropped = sagaz_dbt.spark_release_step(step, memo) -%}
       {%- do actions.update({step.seq: 'released' if dropped else 'no backup'}) -%}
     {%- endif -%}
   {%- endfor -%}
@@ -173,8 +186,9 @@
 
 
 {% macro spark__drop_retained_run(database, schema, run_id, steps) -%}
+  {%- set memo = {} -%}
   {%- for step in steps -%}
-    {%- do sagaz_dbt.spark_release_step(step) -%}
+    {%- do sagaz_dbt.spark_release_step(step, memo) -%}
   {%- endfor -%}
   {%- do sagaz_dbt.spark_set_all_steps_status(database, schema, run_id, 'released') -%}
 {%- endmacro %}
@@ -193,7 +207,7 @@
       {%- set kept = sagaz_dbt.kept_relation(existing) -%}
       {%- if sagaz_dbt.is_journaled_backup(kept) and sagaz_dbt.find_relation(kept.database, kept.schema, kept.identifier, memo) is none -%}
         {{- log("sagaz-dbt: keeping " ~ existing ~ " as " ~ kept ~ " instead of dropping it") -}}
-        {%- do sagaz_dbt.spark_rename(existing, kept.identifier) -%}
+        {%- do sagaz_dbt.spark_rename(existing, kept.identifier, memo) -%}
         {{- return(none) -}}
       {%- endif -%}
     {%- endif -%}

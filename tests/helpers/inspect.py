@@ -19,7 +19,7 @@ import sqlglot
 from helpers.postgres import PgDatabase
 
 JOURNAL_SCHEMA = "sagaz"
-JOURNAL_TABLES = {"sagaz_runs", "sagaz_steps", "sagaz_marks"}
+JOURNAL_TABLES = {"sagaz_runs", "sagaz_steps", "sagaz_marks", "sagaz_runs_log", "sagaz_steps_log"}  # *_log: Spark
 
 Relation = tuple[str, str]  # (schema, name)
 
