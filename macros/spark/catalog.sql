@@ -17,9 +17,9 @@
 {% macro spark_literal(value) -%}
   {#- Any journal value as a SQL literal: dbt-spark pastes bindings in as '%s', unescaped. -#}
   {%- if value is none -%}
-    {{- return('null') -}}
+    {{- return("null") -}}
   {%- elif value is sameas true or value is sameas false -%}
-    {{- return('true' if value else 'false') -}}
+    {{- return("true" if value else "false") -}}
   {%- elif value is number -%}
     {{- return(value | string) -}}
   {%- endif -%}

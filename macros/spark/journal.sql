@@ -26,7 +26,7 @@
 {%- endmacro %}
 
 {% macro spark_version() -%}
-  {{- return('unix_micros(current_timestamp())') -}}
+  {{- return("unix_micros(current_timestamp())") -}}
 {%- endmacro %}
 
 
