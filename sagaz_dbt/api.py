@@ -732,7 +732,8 @@ def _interrupted(phase: str, run_id: str) -> SagazError:
         return TornWarehouseError(
             f"interrupted after dbt succeeded but before run {run_id} was committed: the journal still "
             "counts it as unfinished, so `sagaz-dbt recover` (or the next build) rolls it back to the "
-            "pre-run state; build again to land its changes"
+            "pre-run state; build again to land its changes (on an engine without transactional DDL, "
+            "a release that had begun dropping backups is finished instead: `sagaz-dbt runs` shows which)"
         )
     return TornWarehouseError(
         f"run {run_id} was interrupted before its rollback finished; the journal holds every backup: "

@@ -229,7 +229,7 @@ def diff_states(before: dict[str, dict[str, Any]], after: dict[str, dict[str, An
         lines.append(f"unexpected: {key} ({after[key]['type']}, {after[key]['rows']} rows)")
     for key in sorted(set(before) & set(after)):
         a, b = before[key], after[key]
-        for field in ("type", "columns", "rows", "checksum", "definition"):
+        for field in ("type", "columns", "rows", "checksum", "definition", "format", "partitioned_by"):
             if a.get(field) != b.get(field):
                 lines.append(f"{key}: {field} {a.get(field)!r} != {b.get(field)!r}")
     return lines

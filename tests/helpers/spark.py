@@ -57,7 +57,8 @@ def session(folder: Path | None = None) -> Any:
     from pyspark.sql import SparkSession
 
     folder = folder or WAREHOUSE_DIR
-    assert folder is not None
+    if folder is None:  # a chain process (tests/spark/chain.py): the session dbt-spark started
+        return SparkSession.builder.getOrCreate()
     builder = SparkSession.builder.enableHiveSupport()
     for key, value in server_side_parameters(folder).items():
         builder = builder.config(key, value)
@@ -73,8 +74,8 @@ def _relations(spark: Any, schema: str) -> list[tuple[str, str]]:
 
 def spark_state(spark: Any, schemas: list[str], label: Any) -> dict[str, dict[str, Any]]:
     """Every user relation of `schemas`: type, columns with types, row count, an
-    order-independent checksum of the rows (md5 of the sorted md5s of each row's JSON) and,
-    for views, the text with schema names labelled."""
+    order-independent checksum of the rows (md5 of the sorted md5s of each row's JSON), for
+    tables the format and partition columns, for views the text with schema names labelled."""
     out: dict[str, dict[str, Any]] = {}
     for schema in schemas:
         for name, kind in _relations(spark, schema):
@@ -86,9 +87,12 @@ def spark_state(spark: Any, schemas: list[str], label: Any) -> dict[str, dict[st
                 f"select count(*), md5(concat_ws('|', sort_array(collect_list(md5(to_json(struct(*))))))) from {q}"
             ).collect()[0]
             entry: dict[str, Any] = {"type": kind, "columns": cols, "rows": int(rows), "checksum": checksum}
+            details = {r[0]: r[1] for r in spark.sql(f"describe table extended {q}").collect()}
             if kind == "view":
-                text = [r[1] for r in spark.sql(f"describe table extended {q}").collect() if r[0] == "View Text"][0]
-                entry["definition"] = re.sub(r"\s+", " ", label(text)).strip()
+                entry["definition"] = re.sub(r"\s+", " ", label(details["View Text"])).strip()
+            else:  # a restored table must be laid out as before: the next insert_overwrite depends on it
+                entry["format"] = details.get("Provider")
+                entry["partitioned_by"] = [c.name for c in spark.catalog.listColumns(name, schema) if c.isPartition]
             out[f"{label(schema)}.{name}"] = entry
     return out
 

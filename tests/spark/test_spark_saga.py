@@ -47,7 +47,7 @@ def built(spark_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> It
     yield project, states
 
 
-def _fails_and_restores(project: Project, *args: str) -> None:
+def _fails_and_restores(project: Project, *args: str) -> str:
     before = project.state()
     assert before, "nothing built"
     started = time.monotonic()
@@ -59,6 +59,7 @@ def _fails_and_restores(project: Project, *args: str) -> None:
     assert project.leftovers() == []
     assert run_status(project, result.run_id) == "rolled_back"
     assert "one transaction" not in project.last_output
+    return result.run_id
 
 
 def test_success_equals_plain_dbt_and_second_incremental_run(built: tuple[Project, list[dict]], spark_project: Any) -> None:
@@ -96,7 +97,13 @@ def test_model_error_mid_dag_restores(built: tuple[Project, list[dict]]) -> None
 
 
 def test_select_subset_restores(built: tuple[Project, list[dict]]) -> None:
-    _fails_and_restores(built[0], "--select", "customer_totals+", "orders_log", "--vars", "{fail_singular: true, batch: 3}")
+    """Also: the journal's values are literals, not dbt-spark's unescaped bindings: a command
+    holding a quote, a backslash and a `%s` is recorded exactly."""
+    project = built[0]
+    vars_ = "{fail_singular: true, batch: 3, note: \"it's a \\\\ %s\"}"
+    run_id = _fails_and_restores(project, "--select", "customer_totals+", "orders_log", "--vars", vars_)
+    (command,) = project.query(f"select command from sagaz.sagaz_runs where run_id = '{run_id}'")[0]
+    assert vars_ in command, command
 
 
 def test_unprotectable_nodes_are_refused_before_anything_changes(built: tuple[Project, list[dict]]) -> None:
@@ -115,3 +122,18 @@ def test_unprotectable_nodes_are_refused_before_anything_changes(built: tuple[Pr
         assert project.leftovers() == []
     finally:
         model.unlink()
+
+
+def test_a_second_process_is_told_another_run_holds_the_target(built: tuple[Project, list[dict]]) -> None:
+    """This process's Spark session holds the Derby metastore; a `sagaz-dbt build` in another
+    process on the same folder cannot start its session (Derby XSDB6, after about a minute)
+    and must say so, changing nothing."""
+    project = built[0]
+    before = project.state()
+    started = time.monotonic()
+    proc = project.cli(timeout=400)
+    print(f"second process refused after {time.monotonic() - started:.1f} s")
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 2, output[-3000:]
+    assert "another run holds this target" in output and "Derby" in output, output[-3000:]
+    assert_same_state(before, project.state())
