@@ -34,7 +34,8 @@ def main(project_dir: str, schema: str, actions: list[list[str]]) -> int:
                 return 3
         elif action == "dbt_refused":  # the plain-dbt guard must stop it before any node runs
             result = dbtRunner().invoke(["build", *args, *location])
-            print("PLAIN DBT", "refused" if not result.success and "is unfinished" in str(result.exception) else "RAN", flush=True)
+            refused = not result.success and "is unfinished" in str(result.exception)
+            print("PLAIN DBT", "refused" if refused else f"RAN (success={result.success}, {result.exception})", flush=True)
         elif action == "sagaz":
             print("EXIT", sagaz_dbt.build([*args, *location]).exit_code, flush=True)
         elif action == "recover":

@@ -53,7 +53,9 @@ def _chain(root: Path, schema: str, actions: list[list[str]], env: dict[str, str
             proc.kill()
     proc.wait()
     out = "".join(lines)
-    print(out[-4000:])
+    log = root.parent / f"chain_{len(list(root.parent.glob('chain_*.log')))}.log"
+    log.write_text(out)
+    print(f"chain output: {log}\n" + out[-4000:])
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, "")
 
 
@@ -85,7 +87,7 @@ def test_kill_at_phases_then_recover(tmp_path: Path) -> None:
                                    ["sagaz", "--vars", "{batch: 2, fail_singular: true}"]],
                     kill_after_line="rolling back run")
     assert second.returncode == -signal.SIGKILL, second.stdout[-3000:]
-    assert "PLAIN DBT refused" in second.stdout  # the guard: plain dbt never builds over an unfinished run
+    assert "PLAIN DBT refused" in second.stdout, [l for l in second.stdout.splitlines() if "PLAIN DBT" in l]  # the guard: plain dbt never builds over an unfinished run
     recovered = _dump(tmp_path / "after_arming.json")
     assert_same_state(before["state"], recovered["state"], "after recovering a run killed after arming")
     assert [o for o in recovered["sagaz"] if o not in JOURNAL] == []

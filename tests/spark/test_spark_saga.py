@@ -137,3 +137,14 @@ def test_a_second_process_is_told_another_run_holds_the_target(built: tuple[Proj
     assert proc.returncode == 2, output[-3000:]
     assert "another run holds this target" in output and "Derby" in output, output[-3000:]
     assert_same_state(before, project.state())
+
+
+def test_plain_dbt_passes_the_guard_when_no_run_is_unfinished(built: tuple[Project, list[dict]]) -> None:
+    """The package's on-run-start guard reads the journal (views over the append-only logs)
+    and lets plain dbt through when every run is finished (target.database is undefined on
+    dbt-spark: the guard must not trip on it)."""
+    project = built[0]
+    before = project.state()
+    result = project.dbt("--select", "customers")
+    assert result.success, result.exception
+    assert_same_state(before, project.state())
