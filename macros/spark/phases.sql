@@ -145,13 +145,13 @@
   {%- do sagaz_dbt.spark_set_run_status(database, schema, run_id, 'compensating') -%}
   {%- set memo = {} -%}
   {%- set actions = {} -%}
+  {#- Every step is restored, not only `restore_seqs` (the nodes dbt reported as run): with
+      no transaction per node, a node whose events were lost (an invocation aborted in its
+      main thread while its worker threads went on) may still have changed its relation.
+      Each restore reads the warehouse first, so a step nothing changed stays as it is (a
+      copy of an unchanged table is swapped in: same rows, O(1)). -#}
   {%- for step in steps -%}
-    {%- if step.seq in restore_seqs -%}
-      {%- set action = sagaz_dbt.spark_restore_step(step, memo) -%}
-    {%- else -%}
-      {%- do sagaz_dbt.spark_release_step(step, memo) -%}
-      {%- set action = 'untouched' -%}
-    {%- endif -%}
+    {%- set action = sagaz_dbt.spark_restore_step(step, memo) -%}
     {%- if action == 'missing' and accept_missing -%}
       {%- set action = 'missing (accepted)' -%}
     {%- elif action == 'missing' -%}

@@ -63,6 +63,7 @@ def _dump(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
+@pytest.mark.timeout(1800)  # four processes, each starting Spark: ~5 min idle, far more on a busy machine
 def test_kill_at_phases_then_recover(tmp_path: Path) -> None:
     import shutil
 

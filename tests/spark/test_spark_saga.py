@@ -18,7 +18,9 @@ from helpers.project import Project, assert_same_state
 
 from helpers.spark import new_schema
 
-pytestmark = pytest.mark.spark
+#: A module's first test also pays the Spark session and the plain builds (pytest-timeout
+#: counts setup): minutes on a busy 2-core machine.
+pytestmark = [pytest.mark.spark, pytest.mark.timeout(1800)]
 
 #: Day-2 seed data: a failing run also reloads the seeds (changed rows), so a restore that
 #: missed a seed would show.
