@@ -117,14 +117,25 @@
     {%- if kept is not none -%}{%- do sagaz_dbt.spark_drop(copy, memo) -%}{%- endif -%}
     {{- return('swapped back' if kept is not none else 'copy swapped in') -}}
   {%- elif detail.get('view_sql') -%}
-    {%- if current is not none and not current.is_view -%}{%- do sagaz_dbt.spark_drop(current, memo) -%}{%- endif -%}
-    {%- set view = api.Relation.create(schema=step.schema_name, identifier=step.identifier, type='view') -%}
-    {%- do run_query('create or replace view ' ~ view ~ ' as ' ~ detail.view_sql) -%}
-    {{- return('view restored') -}}
+    {{- return(sagaz_dbt.spark_restore_view(step, current, detail.view_sql, memo)) -}}
   {%- elif current is none -%}
     {{- return('missing') -}}
   {%- endif -%}
   {{- return('untouched') -}}
+{%- endmacro %}
+
+
+{% macro spark_restore_view(step, current, view_sql, memo) -%}
+  {#- A view replaced in place: re-created from its recorded text unless it still has it
+      (Spark analyzes a view's query when it is created: every relation it reads must be
+      back first, see spark__compensate_run). -#}
+  {%- if current is not none and current.is_view and sagaz_dbt.spark_view_text(current) == view_sql -%}
+    {{- return('untouched') -}}
+  {%- endif -%}
+  {%- if current is not none and not current.is_view -%}{%- do sagaz_dbt.spark_drop(current, memo) -%}{%- endif -%}
+  {%- set view = api.Relation.create(schema=step.schema_name, identifier=step.identifier, type='view') -%}
+  {%- do run_query('create or replace view ' ~ view ~ ' as ' ~ view_sql) -%}
+  {{- return('view restored') -}}
 {%- endmacro %}
 
 
@@ -150,7 +161,15 @@
       main thread while its worker threads went on) may still have changed its relation.
       Each restore reads the warehouse first, so a step nothing changed stays as it is (a
       copy of an unchanged table is swapped in: same rows, O(1)). -#}
+  {#- Views replaced in place come last, in DAG order (`steps` is reversed): Spark checks a
+      view's query when it creates it, so the tables and views it reads must be back. -#}
+  {%- set views = [] -%}
   {%- for step in steps -%}
+    {%- if step.pre_type == 'view' and sagaz_dbt.spark_find(step, step.kept_identifier, memo) is none -%}
+      {%- do views.insert(0, step) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {%- for step in (steps | reject('in', views) | list) + views -%}
     {%- set action = sagaz_dbt.spark_restore_step(step, memo) -%}
     {%- if action == 'missing' and accept_missing -%}
       {%- set action = 'missing (accepted)' -%}
