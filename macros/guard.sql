@@ -14,9 +14,10 @@
   schema other than `sagaz` is found through SAGAZ_DBT_JOURNAL, when it is set.
 -#}
 
+{#- `target.database` is undefined on dbt-spark (no database above the schema). -#}
 {% macro guard_sql() -%}
   {%- if execute and not sagaz_dbt.is_armed() and flags.WHICH in sagaz_dbt.guarded_commands() -%}
-    {%- do sagaz_dbt.refuse_if_unfinished(target.database, env_var('SAGAZ_DBT_JOURNAL', 'sagaz')) -%}
+    {%- do sagaz_dbt.refuse_if_unfinished(target.database or none, env_var('SAGAZ_DBT_JOURNAL', 'sagaz')) -%}
   {%- endif -%}
   {{- return('') -}}
 {%- endmacro %}

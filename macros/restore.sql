@@ -141,12 +141,7 @@
     {%- if action == 'missing' and accept_missing -%}
       {%- set action = 'missing (accepted)' -%}
     {%- elif action == 'missing' -%}
-      {%- do exceptions.raise_compiler_error(
-            "sagaz-dbt: " ~ step.schema_name ~ "." ~ step.identifier ~ " existed before run " ~ run_id
-            ~ ", but neither it nor its backup " ~ step.schema_name ~ "." ~ (step.kept_identifier or step.copy_identifier)
-            ~ " exists now; refusing to guess. Put it back by hand if you can (or accept its loss), then run"
-            ~ " `sagaz-dbt recover --accept-missing " ~ run_id ~ "` with the same flags: the other relations"
-            ~ " are restored and this one is reported as missing") -%}
+      {%- do sagaz_dbt.refuse_missing(step, run_id) -%}
     {%- endif -%}
     {%- do actions.update({step.seq: action}) -%}
   {%- endfor -%}
@@ -159,6 +154,16 @@
   {%- do sagaz_dbt.journal_set_all_steps_status(database, schema, run_id, 'compensated') -%}
   {%- do sagaz_dbt.journal_set_run_status(database, schema, run_id, 'rolled_back', message) -%}
   {{- return(actions) -}}
+{%- endmacro %}
+
+
+{% macro refuse_missing(step, run_id) -%}
+  {%- do exceptions.raise_compiler_error(
+        "sagaz-dbt: " ~ step.schema_name ~ "." ~ step.identifier ~ " existed before run " ~ run_id
+        ~ ", but neither it nor its backup " ~ step.schema_name ~ "." ~ (step.kept_identifier or step.copy_identifier)
+        ~ " exists now; refusing to guess. Put it back by hand if you can (or accept its loss), then run"
+        ~ " `sagaz-dbt recover --accept-missing " ~ run_id ~ "` with the same flags: the other relations"
+        ~ " are restored and this one is reported as missing") -%}
 {%- endmacro %}
 
 

@@ -55,7 +55,7 @@ def interrupts_deferred(notice: Callable[[str], None]) -> Iterator[None]:
         if count["n"] == 1:
             waits.request_interrupt(True)
             notice(
-                "sagaz-dbt: the rollback is running as one transaction and will finish shortly; "
+                "sagaz-dbt: the rollback is running and will finish shortly; "
                 "interrupt again to abandon it (then run `sagaz-dbt recover`). It stops at once "
                 "if it has to wait for another session's lock."
             )

@@ -100,11 +100,13 @@ def install(project_dir: Path) -> Path:
     macros_dest.mkdir(parents=True, exist_ok=True)
     _write_if_changed(dest / "dbt_project.yml", _PROJECT_YML)
     source = macro_source_dir()
-    wanted = {p.name for p in source.glob("*.sql")}
-    for src in source.glob("*.sql"):
-        _write_if_changed(macros_dest / src.name, src.read_text())
-    for stale in macros_dest.glob("*.sql"):
-        if stale.name not in wanted:
+    # Engine folders too (macros/spark/): dbt reads macro paths recursively.
+    wanted = {p.relative_to(source) for p in source.rglob("*.sql")}
+    for rel in wanted:
+        (macros_dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        _write_if_changed(macros_dest / rel, (source / rel).read_text())
+    for stale in macros_dest.rglob("*.sql"):
+        if stale.relative_to(macros_dest) not in wanted:
             stale.unlink()
     return dest
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from sagaz_dbt import strategies
+from sagaz_dbt.errors import UsageError
 from sagaz_dbt.runner import STEP_RESOURCE_TYPES
 from sagaz_dbt.strategies import RunContext, Snapshot
 
@@ -32,6 +33,7 @@ class PlannedStep:
 
 def make_plan(manifest: Any, selected: Iterable[str], run: RunContext) -> list[PlannedStep]:
     chosen = {uid for uid in selected if _is_step(manifest, uid)}
+    _refuse_unprotectable(manifest, chosen, run)
     ordered = _topological(manifest, chosen)
     steps: list[PlannedStep] = []
     for seq, uid in enumerate(ordered):
@@ -42,13 +44,27 @@ def make_plan(manifest: Any, selected: Iterable[str], run: RunContext) -> list[P
                 unique_id=uid,
                 resource_type=str(node.resource_type),
                 materialized=str(node.config.materialized),
-                database=node.database,
+                database=node.database or "",  # dbt-spark has none
                 schema=node.schema,
                 identifier=node.alias or node.name,
                 snapshot=strategies.for_node(node).snapshot(node, run),
             )
         )
     return steps
+
+
+def _refuse_unprotectable(manifest: Any, chosen: set[str], run: RunContext) -> None:
+    """A node the engine cannot protect refuses the whole run (exit 2) before anything
+    changes: running it unprotected would break the all-or-nothing promise."""
+    if run.engine is None:
+        return
+    reasons = [(uid, run.engine.refusal(manifest.nodes[uid])) for uid in sorted(chosen)]
+    refused = [f"  {uid}: {why}" for uid, why in reasons if why]
+    if refused:
+        raise UsageError(
+            f"sagaz-dbt cannot protect {len(refused)} selected node(s) on {run.engine.adapter_type}, and refuses "
+            "the run; nothing was changed:\n" + "\n".join(refused) + "\nExclude them (--exclude) or build them with plain dbt."
+        )
 
 
 def _is_step(manifest: Any, uid: str) -> bool:

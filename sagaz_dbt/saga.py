@@ -110,6 +110,10 @@ class Saga:
                 isolate=self.isolate_backups,
                 steps=[
                     {
+                        "seq": p.seq,
+                        "unique_id": p.unique_id,
+                        "resource_type": p.resource_type,
+                        "materialized": p.materialized,
                         "database": p.database,
                         "schema": p.schema,
                         "identifier": p.identifier,
@@ -131,6 +135,20 @@ class Saga:
             self._before_commit()
         checkpoint("armed")
         return records
+
+    def undo_partial_arming(self) -> None:
+        """After arming failed: on an engine without transactional DDL its journal rows and
+        copies may exist (nothing of the user's was changed yet): drop the copies and close
+        the run.  Best effort: what is left, `recover` finishes (the run is `arming`)."""
+        if self.warehouse.engine.transactional_ddl:
+            return
+        try:
+            with self.warehouse.transaction("sagaz_journal_read"):
+                records = self.journal.steps(self.run_id)
+            self.expected, self.claim_token = RunStatus.ARMING, None
+            self.compensate(records, touched=set(), message="arming failed: nothing was changed")
+        except Exception:
+            pass
 
     def _record(self, planned: PlannedStep, out: dict[str, Any]) -> StepRecord:
         return StepRecord(
@@ -158,6 +176,8 @@ class Saga:
                 **({"view_indexes": out["view_indexes"]} if out.get("view_indexes") is not None else {}),
                 # dbt temporaries that existed before the run: a rollback keeps them (temporaries.sql)
                 **({"pre_temporaries": out["pre_temporaries"]} if out.get("pre_temporaries") is not None else {}),
+                # a view replaced in place (Spark): its text, restored by `create or replace view`
+                **({"view_sql": out["view_sql"]} if out.get("view_sql") else {}),
                 # Armed with change detection (fingerprint.sql); older journals' steps are not,
                 # nor are a retry's (selection.plan_for).
                 "fingerprinted": planned.extra_detail.get("fingerprinted", True),
@@ -237,12 +257,7 @@ class Saga:
             raise TornWarehouseError(
                 f"run {self.run_id} could not be rolled back: {diagnosis.describe(exc)}\n"
                 + (f"Cause: {hint}.\n" if hint else "")
-                + (
-                    f"The files of {files_restored} external model(s) were already put back to their pre-run "
-                    "contents; nothing else of the rollback was applied (it runs in one transaction), and the "
-                    if files_restored
-                    else "Nothing of the rollback was applied (it runs in one transaction), and the "
-                )
+                + self._not_applied(files_restored)
                 + "journal still holds every backup. Once the cause is fixed, run "
                 "`sagaz-dbt recover` with the same --project-dir/--profiles-dir/--target."
             ) from exc
@@ -260,6 +275,23 @@ class Saga:
             if s.action == MISSING_ACCEPTED
         )
         return outcome
+
+    def _not_applied(self, files_restored: int) -> str:
+        """What a failed rollback left, truthfully: nothing (one transaction), or, without
+        transactional DDL, some steps, which `recover` checks and finishes."""
+        files = (
+            f"The files of {files_restored} external model(s) were already put back to their pre-run contents; "
+            if files_restored
+            else ""
+        )
+        if not self.warehouse.engine.transactional_ddl:
+            return (
+                files + "some relations may already be restored (a rollback on "
+                f"{self.warehouse.engine.adapter_type} is a sequence of steps, each checked before it acts), and the "
+            )
+        if files:
+            return files + "nothing else of the rollback was applied (it runs in one transaction), and the "
+        return "Nothing of the rollback was applied (it runs in one transaction), and the "
 
     def _drop_created_schemas(self, records: list[StepRecord]) -> list[str]:
         """After the rollback committed: drop the schemas the run created, now empty.  Best

@@ -35,6 +35,7 @@ class StepAction(Text):
     DROPPED = "dropped"
     RECREATED = "recreated"  # a DuckDB table with foreign keys, rebuilt from its copy
     INDEXES_RESTORED = "indexes restored"  # a Postgres materialized view changed in place
+    VIEW_RESTORED = "view restored"  # a Spark view replaced in place, re-created from its recorded text
     # Rollback: nothing to put back.
     UNTOUCHED = "untouched"
     MISSING = "missing"
@@ -59,6 +60,7 @@ _RESTORING = frozenset(
         StepAction.DROPPED,
         StepAction.RECREATED,
         StepAction.INDEXES_RESTORED,
+        StepAction.VIEW_RESTORED,
     }
 )
 

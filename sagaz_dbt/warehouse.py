@@ -52,16 +52,23 @@ class Warehouse:
 
     @property
     def database(self) -> str:
-        return str(self.adapter.config.credentials.database)
+        """The target's database ('' on engines without one: dbt-spark's is None)."""
+        database = self.adapter.config.credentials.database
+        return str(database) if self.engine.has_databases or database is not None else ""
 
     @property
     def config(self) -> Any:
         return self.adapter.config
 
     def call(self, macro: str, **kwargs: Any) -> Any:
-        """Run `sagaz_dbt.<macro>` with keyword arguments; returns its return value."""
+        """Run `sagaz_dbt.<macro>` with keyword arguments; returns its return value.  An
+        engine whose phases differ as a whole (Spark: ordered steps, no transaction) has its
+        own `<adapter>__<macro>`, which is called instead, as adapter.dispatch would."""
         from dbt_common.exceptions import DbtRuntimeError
 
+        own = f"{self.adapter_type}__{macro}"
+        if self.manifest.find_macro_by_name(own, None, PACKAGE) is not None:
+            macro = own
         try:
             return self.adapter.execute_macro(macro, macro_resolver=self.manifest, project=PACKAGE, kwargs=kwargs)
         except DbtRuntimeError as exc:
@@ -69,10 +76,18 @@ class Warehouse:
 
     @contextmanager
     def transaction(self, name: str = "sagaz") -> Iterator["Warehouse"]:
-        """One connection and one transaction: everything inside commits or nothing does."""
+        """One connection and one transaction: everything inside commits or nothing does.
+
+        On an engine without transactional DDL (Spark) there is no transaction to open:
+        each statement is durable when it returns, and the phase macros order their steps
+        so that any prefix of them can be finished or undone (see engines/spark.py)."""
         from sagaz_dbt import waits
 
         adapter = self.adapter
+        if not self.engine.transactional_ddl:
+            with self._connection_only(adapter, name):
+                yield self
+            return
         try:
             with adapter.connection_named(name), waits.interruptible():
                 adapter.cache.clear()  # our own DDL must never be hidden by dbt's cache
@@ -101,6 +116,24 @@ class Warehouse:
             if _is_connection_error(exc):
                 raise WarehouseError(f"the warehouse is unreachable: {exc}") from exc
             raise
+
+    @contextmanager
+    def _connection_only(self, adapter: Any, name: str) -> Iterator[None]:
+        from sagaz_dbt import waits
+
+        with adapter.connection_named(name), waits.interruptible():
+            adapter.cache.clear()
+            try:
+                yield
+            except BaseException as exc:
+                waits.reraise_interrupt(exc)
+                raise
+            finally:
+                # dbt-spark's commit() is a no-op that leaves the connection "in a
+                # transaction"; the next phase's first statement would refuse to begin.
+                connection = adapter.connections.get_if_exists()
+                if connection is not None:
+                    connection.transaction_open = False
 
     def _bound_waits(self, adapter: Any) -> Any:
         """Start the transaction's lock timeout (engines that wait for locks), and a watcher

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 from helpers.project import assert_same_state
-from test_crash_recovery import Trial, recover, run_killed
+from test_crash_recovery import Build, Trial, recover, run_killed
 
 
 def test_retry_after_a_recovered_rollback_reruns_the_whole_invocation(built):
@@ -22,7 +22,7 @@ def test_retry_after_a_recovered_rollback_reruns_the_whole_invocation(built):
     assert plain.dbt().success
     before = p.state()
 
-    run_killed(p, Trial(failing=True, point="compensate-step"))
+    run_killed(p, Trial(Build.FAILING, "compensate-step"))
     invocation = json.loads((p.root / "target" / "run_results.json").read_text())["metadata"]["invocation_id"]
     said = recover(p)
     assert_same_state(before, p.state(), f"after recover\n{said}")

@@ -167,6 +167,7 @@ class _Build:
             )
         except BaseException:
             _discard_external_backups(plan)
+            saga.undo_partial_arming()
             raise
         assert saga.owner is not None
         target.lock.start_heartbeat(target.journal.schema, run_id, saga.owner.token)
@@ -416,8 +417,9 @@ def _interrupted(phase: Phase, run_id: str) -> SagazError:
     if phase is Phase.RECOVERING:
         return SagazError(
             f"interrupted while recovering an earlier interrupted run; this build (run {run_id}) never "
-            "started and changed nothing. Each run's recovery is one transaction, applied whole or not "
-            "at all: `sagaz-dbt runs` shows which runs are still unfinished, and `sagaz-dbt recover` "
+            "started and changed nothing. Each run's recovery is applied whole or not at all (one "
+            "transaction; on Spark, checked steps that recover finishes): `sagaz-dbt runs` shows which runs "
+            "are still unfinished, and `sagaz-dbt recover` "
             "(same flags) finishes them"
         )
     if phase.changed_nothing:
@@ -426,7 +428,8 @@ def _interrupted(phase: Phase, run_id: str) -> SagazError:
         return TornWarehouseError(
             f"interrupted after dbt succeeded but before run {run_id} was committed: the journal still "
             "counts it as unfinished, so `sagaz-dbt recover` (or the next build) rolls it back to the "
-            "pre-run state; build again to land its changes"
+            "pre-run state; build again to land its changes (on an engine without transactional DDL, "
+            "a release that had begun dropping backups is finished instead: `sagaz-dbt runs` shows which)"
         )
     return TornWarehouseError(
         f"run {run_id} was interrupted before its rollback finished; the journal holds every backup: "

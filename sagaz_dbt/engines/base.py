@@ -75,11 +75,20 @@ class Engine:
     unquoted_case: UnquotedCase
     #: One transaction may write several databases (catalogs) at once.
     multi_database_transactions: bool
+    #: dbt's adapter knows a database (catalog) above the schema; dbt-spark has none
+    #: (`credentials.database` is None), so relations are named schema.identifier.
+    has_databases: bool
+    #: DELETE (and UPDATE) work on dbt's tables, so a row-level backup can be put back
+    #: (parquet on Spark has neither: incremental models are copied whole).
+    deletes_rows: bool
     #: Dotted path of the engine's TargetLock class (imported on use: drivers load lazily).
     lock_class: str
     #: Dotted path of a function that closes the connections the adapter keeps between
     #: dbt invocations (None: dbt's own adapter reset suffices).
     connection_releaser: str | None = None
+    #: Dotted path of a function (manifest node) -> why sagaz-dbt cannot protect that node
+    #: on this engine, or None.  Any reason refuses the run before anything changes.
+    node_refusal: str | None = None
 
     @property
     def binds_views_to_oids(self) -> bool:
@@ -88,6 +97,9 @@ class Engine:
     def lock(self, warehouse: "Warehouse") -> "TargetLock":
         """A new lock object for `warehouse` (one per target per run)."""
         return _load(self.lock_class)(warehouse)
+
+    def refusal(self, node: Any) -> str | None:
+        return _load(self.node_refusal)(node) if self.node_refusal is not None else None
 
     def release_connections(self) -> None:
         if self.connection_releaser is not None:
@@ -98,6 +110,7 @@ class Engine:
 ENGINE_MODULES: dict[str, str] = {
     "duckdb": "sagaz_dbt.engines.duckdb",
     "postgres": "sagaz_dbt.engines.postgres",
+    "spark": "sagaz_dbt.engines.spark",
 }
 
 

@@ -28,6 +28,8 @@ ENGINE = Engine(
     microbatch=MicrobatchWrite.WINDOW,
     unquoted_case=UnquotedCase.INSENSITIVE,
     multi_database_transactions=False,
+    has_databases=True,
+    deletes_rows=True,
     lock_class="sagaz_dbt.engines.duckdb.DuckDBFileLock",
     connection_releaser="sagaz_dbt.engines.duckdb.close_environment",
 )

@@ -37,6 +37,8 @@ ENGINE = Engine(
     microbatch=MicrobatchWrite.MERGE_BY_KEY,
     unquoted_case=UnquotedCase.LOWER,
     multi_database_transactions=False,
+    has_databases=True,
+    deletes_rows=True,
     lock_class="sagaz_dbt.engines.postgres.PostgresAdvisoryLock",
 )
 

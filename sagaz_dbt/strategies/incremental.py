@@ -55,6 +55,9 @@ class IncrementalStrategy(Strategy):
         strategy = str(getattr(config, "incremental_strategy", None) or "default")
         if str(getattr(node, "language", "sql")) != "sql":
             return _copy(node, "it is a Python model")
+        assert run.engine is not None
+        if not run.engine.deletes_rows:
+            return _copy(node, f"{run.engine.adapter_type} tables have no DELETE to put back only the touched rows")
         if strategy == "microbatch":
             assert run.engine is not None
             if run.engine.microbatch is not MicrobatchWrite.WINDOW:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 DEFAULT_JOURNAL_SCHEMA = "sagaz"
-JOURNAL_TABLES = frozenset({"sagaz_runs", "sagaz_steps", "sagaz_marks"})
+JOURNAL_TABLES = frozenset({"sagaz_runs", "sagaz_steps", "sagaz_marks", "sagaz_runs_log", "sagaz_steps_log"})  # *_log: Spark
 SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog", "pg_toast"})
 
 
@@ -58,7 +58,7 @@ class RelationState:
 
 
 #: What two relation states are compared on, in this order.
-FIELDS = ("type", "columns", "rows", "checksum", "definition")
+FIELDS = ("type", "columns", "rows", "checksum", "definition", "format", "partitioned_by")  # the last two: Spark
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,9 @@ import sagaz_dbt
 from sagaz_dbt.runner import release_connections
 
 from helpers.inspect import JOURNAL_SCHEMA, JOURNAL_TABLES, DuckDBInspector, PostgresInspector, diff_states
+from helpers import spark
 from helpers.postgres import PgDatabase
+from helpers.spark import SparkInspector
 
 TESTS_DIR = Path(__file__).resolve().parent.parent
 PROJECTS_DIR = TESTS_DIR / "projects"
@@ -51,7 +53,9 @@ class Project:
         self.last_output = ""
         self.write_profile()
         if engine == "duckdb":
-            self.inspector: DuckDBInspector | PostgresInspector = DuckDBInspector(self.warehouse_path, schema)
+            self.inspector: DuckDBInspector | PostgresInspector | SparkInspector = DuckDBInspector(self.warehouse_path, schema)
+        elif engine == "spark":
+            self.inspector = SparkInspector(schema)
         else:
             assert pg is not None, "a Postgres project needs the session database"
             self.inspector = PostgresInspector(pg, schema)
@@ -63,8 +67,10 @@ class Project:
         return self.root / "warehouse.duckdb"
 
     def write_profile(self, target: str = "dev", **overrides: Any) -> None:
-        if self.engine == "duckdb":
-            output: dict[str, Any] = {
+        if self.engine == "spark":
+            output: dict[str, Any] = spark.profile_output(self.schema)
+        elif self.engine == "duckdb":
+            output = {
                 "type": "duckdb",
                 "path": str(self.warehouse_path),
                 "schema": self.schema,

@@ -112,6 +112,8 @@ def test_every_engine_macro_belongs_to_a_dispatched_operation_or_is_called_by_na
             continue
         if m.group(2) in ops or f"sagaz_dbt.{name}(" in text or m.group(2) == "get_relations":  # dbt's own dispatch
             continue
+        if m.group(2) in found and not m.group(2).startswith(tuple(f"{e}__" for e in ENGINES)):
+            continue  # a whole phase for one engine: Warehouse.call runs `<adapter>__<macro>` first (Spark)
         dead.append(name)
     assert dead == []
 

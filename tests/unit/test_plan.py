@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from helpers.nodes import Config, DependsOn, Manifest, Node, model
+from helpers.nodes import Config, DependsOn, Manifest, Node
 from sagaz_dbt.engines import for_adapter
 from sagaz_dbt.plan import make_plan
 from sagaz_dbt.strategies import RunContext

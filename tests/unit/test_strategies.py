@@ -12,7 +12,6 @@ dbt's manifest nodes, and the engines are the real `for_adapter(...)` objects.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path

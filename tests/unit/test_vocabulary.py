@@ -47,6 +47,7 @@ def test_every_action_a_macro_returns_is_known(literal: str) -> None:
         ("dropped", True),
         ("recreated", True),
         ("indexes restored", True),
+        ("view restored", True),
         ("untouched", False),
         ("missing", False),
         ("missing (accepted)", False),

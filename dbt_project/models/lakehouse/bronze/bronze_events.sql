@@ -1,7 +1,8 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='batch_date',
+    incremental_strategy=('insert_overwrite' if target.type == 'spark' else 'delete+insert'),
+    unique_key=(none if target.type == 'spark' else 'batch_date'),
+    partition_by=(['batch_date'] if target.type == 'spark' else none),
     on_schema_change='fail',
 ) }}
 -- Bronze: the landed events exactly as received, plus load metadata, appended one batch

@@ -1,0 +1,107 @@
+"""sagaz-dbt against plain `dbt build` on Spark (dbt-spark, session mode, parquet).
+
+    .venv/bin/python -m benchmarks.spark [--repeats 3]
+
+Unlike benchmarks/run.py, both tools run IN this process: a Spark session costs 35-55 s of
+JVM start per process and Derby admits one process per metastore, so one session serves
+every run (started untimed first).  Twin schemas of the Spark test project
+(tests/projects/spark_shop: 2 seeds, 2 tables, 2 views, an append and an insert_overwrite
+incremental), one per tool, alternating, the order flipping every repeat; medians.
+
+Cases: `success` (a build writing batch 2), `fail` (the same build whose last test fails:
+sagaz-dbt restores everything) and `rollback` (the compensation alone, from the run
+report's timings).  Results: a table on stdout and benchmarks/results/spark.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+from helpers import spark  # noqa: E402
+
+PROJECT = REPO / "tests" / "projects" / "spark_shop"
+
+
+def _copy(root: Path, schema: str, folder: Path) -> Path:
+    shutil.copytree(PROJECT, root)
+    profile = {"spark_shop": {"target": "dev", "outputs": {"dev": spark.profile_output(schema, folder)}}}
+    (root / "profiles.yml").write_text(yaml.safe_dump(profile))
+    return root
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=3)
+    options = parser.parse_args()
+    os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+
+    from dbt.cli.main import dbtRunner
+
+    import sagaz_dbt
+
+    work = Path(tempfile.mkdtemp(prefix="sagaz_spark_bench_"))
+    spark.WAREHOUSE_DIR = work / "warehouse"
+    started = time.monotonic()
+    spark.session().sql("show databases").collect()
+    session_s = time.monotonic() - started
+    plain = _copy(work / "plain", spark.new_schema(), spark.WAREHOUSE_DIR)
+    sagaz = _copy(work / "sagaz", spark.new_schema(), spark.WAREHOUSE_DIR)
+
+    def run_plain(args: list[str]) -> float:
+        t = time.monotonic()
+        dbtRunner().invoke(["build", *args, "--project-dir", str(plain), "--profiles-dir", str(plain)])
+        return time.monotonic() - t
+
+    def run_sagaz(args: list[str]) -> tuple[float, dict[str, float]]:
+        t = time.monotonic()
+        result = sagaz_dbt.build([*args, "--project-dir", str(sagaz), "--profiles-dir", str(sagaz)])
+        took = time.monotonic() - t
+        return took, dict(result.report.timings)
+
+    run_plain([])  # untimed warm-up: creates every relation, fills the partial-parse caches
+    run_sagaz([])
+    cases = {"success": ["--vars", "{batch: 2}"], "fail": ["--vars", "{batch: 2, fail_singular: true}"]}
+    runs: dict[str, dict[str, list[Any]]] = {c: {"dbt": [], "sagaz": [], "phases": []} for c in cases}
+    for repeat in range(options.repeats):
+        for case, args in cases.items():
+            order = ("dbt", "sagaz") if repeat % 2 == 0 else ("sagaz", "dbt")
+            for tool in order:
+                if tool == "dbt":
+                    runs[case]["dbt"].append(run_plain(args))
+                else:
+                    took, phases = run_sagaz(args)
+                    runs[case]["sagaz"].append(took)
+                    runs[case]["phases"].append(phases)
+    summary: dict[str, Any] = {"session_start_s": round(session_s, 1), "repeats": options.repeats,
+                               "load": os.getloadavg(), "cases": {}}
+    print(f"Spark session start: {session_s:.1f} s (once per process)")
+    print(f"{'case':8} {'dbt s':>8} {'sagaz s':>8} {'ratio':>6}  sagaz phases (median s)")
+    for case, data in runs.items():
+        d, s = statistics.median(data["dbt"]), statistics.median(data["sagaz"])
+        phases = {k: round(statistics.median(p.get(k, 0.0) for p in data["phases"]), 2) for k in data["phases"][0]}
+        summary["cases"][case] = {"dbt_s": round(d, 2), "sagaz_s": round(s, 2), "ratio": round(s / d, 2),
+                                  "phases": phases, "runs": data}
+        print(f"{case:8} {d:8.1f} {s:8.1f} {s / d:6.2f}  {phases}")
+    out = HERE / "results" / "spark.json"
+    out.write_text(json.dumps(summary, indent=1, default=str))
+    print(f"written: {out}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""One process of a kill-and-recover chain (tests/spark/test_spark_kill.py).
+
+    python chain.py PROJECT_DIR SCHEMA ACTIONS_JSON
+
+ACTIONS_JSON is a list of ["dbt", args...] (plain dbt), ["dbt_refused", args...] (plain
+dbt, which the guard should stop: prints PLAIN DBT refused/RAN), ["sagaz", args...] (sagaz-dbt
+build; the caller sets SAGAZ_DBT_CRASH_AT to have it SIGKILL itself), ["recover"] or
+["dump", PATH] (the schema's state and sagaz's own relations, as JSON).  Each process
+starts its own Spark session on the project's warehouse folder: Derby admits one process,
+so the chain's processes run one after the other, and the test's own session (another
+folder) never reads this warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from helpers.spark import SparkInspector  # noqa: E402
+
+
+def main(project_dir: str, schema: str, actions: list[list[str]]) -> int:
+    import sagaz_dbt
+    from dbt.cli.main import dbtRunner
+    from sagaz_dbt.api import recover
+
+    location = ["--project-dir", project_dir, "--profiles-dir", project_dir]
+    for action, *args in actions:
+        if action == "dbt":
+            if not dbtRunner().invoke(["build", *args, *location]).success:
+                return 3
+        elif action == "dbt_refused":  # the plain-dbt guard must stop it before any node runs
+            result = dbtRunner().invoke(["build", *args, *location])
+            refused = not result.success and "is unfinished" in str(result.exception)
+            print("PLAIN DBT", "refused" if refused else f"RAN (success={result.success}, {result.exception})", flush=True)
+        elif action == "sagaz":
+            print("EXIT", sagaz_dbt.build([*args, *location]).exit_code, flush=True)
+        elif action == "recover":
+            recover(location)
+        elif action == "dump":
+            inspector = SparkInspector(schema)
+            Path(args[0]).write_text(
+                json.dumps({"state": inspector.state(), "sagaz": inspector.sagaz_objects()}, default=str)
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1], sys.argv[2], json.loads(sys.argv[3])))
