@@ -11,6 +11,7 @@ message and nothing changed, and `sagaz-dbt recover` finishes what is left.
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import signal
@@ -107,13 +108,17 @@ def lock_holder(project: Project) -> int | None:
     return int(rows[0][0]) if rows else None
 
 
-def kept_backup(project: Project, run_id: str, identifier: str) -> str:
+def kept_backup(project: Project, run_id: str, identifier: str) -> tuple[str, str]:
+    """(schema, identifier) of a step's kept backup: on Postgres it lives in the run's backup
+    schema (the journal step's `kept_schema`), else beside its relation."""
     assert project.pg is not None
     rows = project.pg.execute(
-        "select kept_identifier from sagaz.sagaz_steps where run_id = %s and identifier = %s", (run_id, identifier)
+        "select kept_identifier, detail from sagaz.sagaz_steps where run_id = %s and identifier = %s",
+        (run_id, identifier),
     )
     assert rows and rows[0][0], f"no kept backup of {identifier} in the journal"
-    return str(rows[0][0])
+    detail = rows[0][1] if isinstance(rows[0][1], dict) else json.loads(rows[0][1] or "{}")
+    return str(detail.get("kept_schema") or project.schema), str(rows[0][0])
 
 
 def dbt_backends(project: Project) -> list[int]:
@@ -157,7 +162,8 @@ def day2(built: Callable[..., Project]) -> tuple[Project, dict[str, Any]]:
 class Reader:
     """A BI session holding a read lock on one relation in an open transaction."""
 
-    def __init__(self, pg: PgDatabase, schema: str, identifier: str) -> None:
+    def __init__(self, pg: PgDatabase, relation: tuple[str, str]) -> None:
+        schema, identifier = relation
         self.conn = pg.connect(application_name="bi-dashboard")
         self.conn.autocommit = False
         with self.conn.cursor() as cur:
@@ -327,7 +333,7 @@ def test_reader_lock_bounded_wait_names_blocker_then_recover(day2, failing: bool
     run_.wait_paused()
     run = latest_run(project)
     assert project.pg is not None
-    reader = Reader(project.pg, project.schema, kept_backup(project, run["run_id"], "account_totals"))
+    reader = Reader(project.pg, kept_backup(project, run["run_id"], "account_totals"))
     mid = project.state()
     run_.resume()
     try:
@@ -355,7 +361,7 @@ def test_signal_interrupts_a_lock_wait(day2, failing: bool, sig: int) -> None:
     run_.wait_paused()
     run = latest_run(project)
     assert project.pg is not None
-    reader = Reader(project.pg, project.schema, kept_backup(project, run["run_id"], "account_totals"))
+    reader = Reader(project.pg, kept_backup(project, run["run_id"], "account_totals"))
     mid = project.state()
     try:
         run_.resume()

@@ -118,7 +118,7 @@ def test_a_step_that_cannot_be_restored_is_named_and_can_be_accepted(project):
     finally:
         os.environ.pop("SAGAZ_DBT_CRASH_AT", None)
     assert killed.returncode < 0, killed.stdout[-2000:] + killed.stderr[-2000:]
-    [(run_id,)] = proj.query("select run_id from sagaz.sagaz_runs where status = 'building'")
+    [(run_id,)] = proj.query("select run_id from sagaz.sagaz_runs where status = 'building' and target_schema = '{schema}'")
     [(kept,)] = proj.query(
         f"select kept_identifier from sagaz.sagaz_steps where run_id = '{run_id}' and unique_id = 'model.names.umlaut'"
     )

@@ -74,7 +74,11 @@ def killed_build(project: Project) -> None:
 
 
 def unfinished_runs(project: Project) -> list[tuple]:
-    return project.query("select run_id, status from sagaz.sagaz_runs where status not in ('committed', 'rolled_back')")
+    # this project's runs only: on Postgres the session database's journal is shared by tests
+    return project.query(
+        "select run_id, status from sagaz.sagaz_runs where status not in ('committed', 'rolled_back') "
+        "and target_schema = '{schema}'"
+    )
 
 
 def _relation_changed(old: dict | None, new: dict) -> bool:

@@ -164,7 +164,7 @@ def test_a_run_journaled_by_the_old_layout_is_recovered(engine, built):
     before = p.state()
     p.use_seed_data("day2")
     run_killed(p, Trial(Build.FAILING, "built"))
-    (run_id,) = [r for (r,) in p.query("select run_id from sagaz.sagaz_runs where status = 'building'")]
+    (run_id,) = [r for (r,) in p.query("select run_id from sagaz.sagaz_runs where status = 'building' and target_schema = '{schema}'")]
     assert _to_old_layout(p, run_id) > 0
     assert p.leftovers(), "the old layout keeps its backups in the user's schema"
 

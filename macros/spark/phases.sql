@@ -14,7 +14,7 @@
   Relations are looked up afresh for each step: a phase changes the catalog as it goes.
 -#}
 
-{% macro spark__arm_run(database, schema, run, steps) -%}
+{% macro spark__arm_run(database, schema, run, steps, isolate=false) -%}
   {%- do sagaz_dbt.spark_journal_ensure(database, schema) -%}
   {%- set memo = {} -%}
   {%- set owners = {} -%}
