@@ -141,6 +141,8 @@ def _shadow(step: PlannedStep, armed: dict[str, Any], manifest: Any, full_refres
     node = manifest.nodes[step.unique_id]
     production_type = armed["pre_type"]
     refresh = full_refresh if node.config.get("full_refresh") is None else bool(node.config.get("full_refresh"))
+    # dbt's snapshot materialization ignores --full-refresh: a snapshot always continues its history.
+    refresh = refresh and step.resource_type != "snapshot"
     clone = (step.resource_type, step.materialized) in CONTINUED and production_type == "table" and not refresh
     record = StepRecord(
         seq=step.seq,

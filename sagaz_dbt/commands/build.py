@@ -199,6 +199,11 @@ class _Build:
     ) -> SagaOutcome:
         """dbt failed: restore every relation the run may have changed, in one transaction."""
         out, result = self.out, self.result
+        # Which nodes dbt ran comes from its events.  When dbt stopped abnormally (a runtime
+        # error raised in its main thread), its worker pool is not joined, so a node may have
+        # started without its event reaching us: then every step is restored, as `recover`
+        # does (restoring an untouched relation from its copy changes nothing).
+        touched = dbt.touched | _hook_relation_ids(plan) if dbt.exception is None else None
         self.emitters.compensating(target, records, dbt)
         still_owner(target, saga, out)
         with interrupts_deferred(out.print):
@@ -206,7 +211,7 @@ class _Build:
                 f"the rollback of run {self.run_id}",
                 lambda: saga.compensate(
                     records,
-                    touched=dbt.touched | _hook_relation_ids(plan),
+                    touched=touched,
                     message=_failure_message(dbt),
                     progress=events.progress(out),
                 ),

@@ -25,6 +25,7 @@ from sagaz_dbt import events, isolation, outputs, report, selection, waits
 from sagaz_dbt.databases import refuse_other_databases
 from sagaz_dbt.errors import SagazError, TornWarehouseError
 from sagaz_dbt.faults import checkpoint
+from sagaz_dbt.hooks import inject as inject_hooks
 from sagaz_dbt.interrupts import interrupts_deferred, sigterm_as_interrupt
 from sagaz_dbt.lock import PROCESS_LOCK, LockLostError
 from sagaz_dbt.options import split_args
@@ -90,7 +91,13 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 isolation.clone(saga, shadows, lambda msg: out.print(f"sagaz-dbt: {escape(msg)}"))
                 clock.lap("clone")
                 aliases = isolation.ShadowAliases(manifest, shadows, target.warehouse)
-                dbt = isolation.build(target.session, aliases, emitters.dbt_callbacks())
+                # No hook of sagaz-dbt's own in isolation mode; this hides the package's guard hook
+                # node, as the default mode does, so the output and run_results.json are plain dbt's.
+                hooks = inject_hooks(manifest, [])
+                try:
+                    dbt = isolation.build(target.session, aliases, [hooks.on_event, *emitters.dbt_callbacks()])
+                finally:
+                    hooks.remove()
                 checkpoint("built")
                 clock.lap("build")
                 result.dbt = dbt
@@ -140,7 +147,10 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                     out.print("sagaz-dbt: nothing was published: production was never written, and the shadows are dropped.")
                     if target.args.params.get("write_json", True) is not False:
                         selection.remember_rollback(target.target_dir)
-                rpt.add_saga(_as_production(result.saga, shadows), {u: o.status for u, o in dbt.tracker.outcomes.items()})
+                # The caller's BuildResult and the report both name production relations (what was
+                # published or left alone), never the shadows.
+                result.saga = _as_production(result.saga, shadows)
+                rpt.add_saga(result.saga, {u: o.status for u, o in dbt.tracker.outcomes.items()})
         except TornWarehouseError as exc:
             result.error, result.status, result.exit_code = exc, RunOutcome.TORN, exc.exit_code
         except LockLostError as exc:
