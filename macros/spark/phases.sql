@@ -14,7 +14,11 @@
   Relations are looked up afresh for each step: a phase changes the catalog as it goes.
 -#}
 
-{% macro spark__arm_run(database, schema, run, steps) -%}
+{% macro spark__arm_run(database, schema, run, steps, isolate=false) -%}
+  {%- if isolate -%}
+    {#- Spark renames a table only within its schema: a kept backup cannot leave the user's. -#}
+    {%- do exceptions.raise_compiler_error("sagaz-dbt: vars.sagaz.isolate_backups is not supported on Spark (a table cannot be renamed into another schema); nothing was changed") -%}
+  {%- endif -%}
   {%- do sagaz_dbt.spark_journal_ensure(database, schema) -%}
   {%- set memo = {} -%}
   {%- set owners = {} -%}
