@@ -176,8 +176,9 @@ class Saga:
                 **({"view_indexes": out["view_indexes"]} if out.get("view_indexes") is not None else {}),
                 # dbt temporaries that existed before the run: a rollback keeps them (temporaries.sql)
                 **({"pre_temporaries": out["pre_temporaries"]} if out.get("pre_temporaries") is not None else {}),
-                # a view replaced in place (Spark): its text, restored by `create or replace view`
-                **({"view_sql": out["view_sql"]} if out.get("view_sql") else {}),
+                # a view replaced in place (Spark): its query text, restored by `create or replace view`
+                # (not `view_sql`, which is a whole CREATE statement)
+                **({"view_text": out["view_text"]} if out.get("view_text") else {}),
                 # Armed with change detection (fingerprint.sql); older journals' steps are not,
                 # nor are a retry's (selection.plan_for).
                 "fingerprinted": planned.extra_detail.get("fingerprinted", True),

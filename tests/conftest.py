@@ -91,6 +91,9 @@ def project(request: pytest.FixtureRequest, tmp_path: Path) -> ProjectFactory:
         if engine == "postgres":
             pg = request.getfixturevalue("pg_database")
             return Project(name, engine, tmp_path / label, _new_schema(), pg=pg, template=template)
+        if engine == "spark":  # the worker's Spark session (tests/spark/conftest.py), a schema per project
+            request.getfixturevalue("spark_warehouse")
+            return Project(name, engine, tmp_path / label, _new_schema(), template=template)
         return Project(name, engine, tmp_path / label, "shop", template=template)
 
     return make

@@ -29,9 +29,9 @@ source_digests as (
 ),
 checksums as (
     select
-        (select coalesce({{ dbt.hash(dbt.listagg('row_digest', "''", 'order by row_digest')) }}, '')
+        (select coalesce({{ dbt.hash(sagaz_example.sorted_concat('row_digest')) }}, '')
            from target_digests) as target_checksum,
-        (select coalesce({{ dbt.hash(dbt.listagg('row_digest', "''", 'order by row_digest')) }}, '')
+        (select coalesce({{ dbt.hash(sagaz_example.sorted_concat('row_digest')) }}, '')
            from source_digests) as source_checksum
 )
 select target_checksum, source_checksum
@@ -47,4 +47,19 @@ where target_checksum <> source_checksum
     {%- if not loop.last -%}{%- do parts.append("'|'") -%}{%- endif -%}
   {%- endfor -%}
   {{- dbt.hash(dbt.concat(parts)) -}}
+{%- endmacro %}
+
+
+{% macro sorted_concat(column) -%}
+  {#- Every value of `column`, sorted, joined without a separator. -#}
+  {{- return(adapter.dispatch('sorted_concat', 'sagaz_example')(column)) -}}
+{%- endmacro %}
+
+{% macro default__sorted_concat(column) -%}
+  {{- return(dbt.listagg(column, "''", 'order by ' ~ column)) -}}
+{%- endmacro %}
+
+{% macro spark__sorted_concat(column) -%}
+  {#- dbt-spark's listagg ignores its order by (collect_list's order is the scan's). -#}
+  {{- return('array_join(array_sort(collect_list(' ~ column ~ ")), '')") -}}
 {%- endmacro %}

@@ -15,6 +15,10 @@
 -#}
 
 {% macro spark__arm_run(database, schema, run, steps, isolate=false) -%}
+  {%- if isolate -%}
+    {#- Spark renames a table only within its schema: a kept backup cannot leave the user's. -#}
+    {%- do exceptions.raise_compiler_error("sagaz-dbt: vars.sagaz.isolate_backups is not supported on Spark (a table cannot be renamed into another schema); nothing was changed") -%}
+  {%- endif -%}
   {%- do sagaz_dbt.spark_journal_ensure(database, schema) -%}
   {%- set memo = {} -%}
   {%- set owners = {} -%}
@@ -33,10 +37,12 @@
       {%- do out.update({'pre_type': existing.type | string, 'identifier': existing.identifier, 'kept_identifier': kept.identifier}) -%}
       {%- if existing.is_view -%}
         {#- Replaced in place by `create or replace view`: its text brings it back. -#}
-        {%- do out.update({'view_sql': sagaz_dbt.spark_view_text(existing)}) -%}
+        {%- do out.update({'view_text': sagaz_dbt.spark_view_text(existing)}) -%}
       {%- elif step.kind != 'swap' -%}
-        {#- Written in place (incremental append / insert_overwrite): copied whole. -#}
-        {%- set copy = sagaz_dbt.copy_relation(existing) -%}
+        {#- Written in place (incremental append / insert_overwrite): copied whole, in the
+            table's own schema (not copy_relation's backup schema): Spark renames a table
+            only within its schema, and a rollback renames the copy back. -#}
+        {%- set copy = existing.incorporate(path={'identifier': sagaz_dbt.sagaz_identifier(existing.identifier, 'cp', sagaz_dbt.run_token())}) -%}
         {%- do sagaz_dbt.claim_name(step, copy.identifier, true, memo, owners) -%}
         {%- do out.update({'copy_identifier': copy.identifier, 'copied': true}) -%}
         {%- do copies.append((existing, copy)) -%}
@@ -116,8 +122,8 @@
     {%- do sagaz_dbt.spark_rename(kept if kept is not none else copy, step.identifier, memo) -%}
     {%- if kept is not none -%}{%- do sagaz_dbt.spark_drop(copy, memo) -%}{%- endif -%}
     {{- return('swapped back' if kept is not none else 'copy swapped in') -}}
-  {%- elif detail.get('view_sql') -%}
-    {{- return(sagaz_dbt.spark_restore_view(step, current, detail.view_sql, memo)) -}}
+  {%- elif detail.get('view_text') -%}
+    {{- return(sagaz_dbt.spark_restore_view(step, current, detail.view_text, memo)) -}}
   {%- elif current is none -%}
     {{- return('missing') -}}
   {%- endif -%}

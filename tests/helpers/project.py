@@ -183,21 +183,22 @@ class Project:
     def journal_run(self, run_id: str) -> tuple[str, str] | None:
         """(status, command) of a run in the journal, or None if it is not there."""
         release_connections()
-        has_journal = self.inspector.query(
-            "select count(*) from information_schema.tables where table_schema = 'sagaz' and table_name = 'sagaz_runs'"
-        )
-        if not has_journal or not has_journal[0][0]:
+        if f"{JOURNAL_SCHEMA}.sagaz_runs" not in self.inspector.sagaz_objects():  # Spark has no information_schema
             return None
-        param = "?" if self.engine == "duckdb" else "%s"
+        param = self._param
         rows = self.inspector.query(f"select status, command from sagaz.sagaz_runs where run_id = {param}", [run_id])
         return tuple(rows[0]) if rows else None  # type: ignore[return-value]
 
     def journal_steps(self, run_id: str) -> list[tuple]:
         release_connections()
-        param = "?" if self.engine == "duckdb" else "%s"
         return self.inspector.query(
-            f"select unique_id, status from sagaz.sagaz_steps where run_id = {param} order by seq", [run_id]
+            f"select unique_id, status from sagaz.sagaz_steps where run_id = {self._param} order by seq", [run_id]
         )
+
+    @property
+    def _param(self) -> str:
+        """The query parameter marker of this engine's inspector (pyspark binds `?` markers)."""
+        return "%s" if self.engine == "postgres" else "?"
 
 
 def assert_same_state(expected: dict[str, Any], actual: dict[str, Any], what: str = "warehouse") -> None:

@@ -121,8 +121,9 @@ class SparkInspector:
         return found + [f"{JOURNAL_SCHEMA}.{n}" for n, _ in _relations(spark, JOURNAL_SCHEMA)]
 
     def query(self, sql: str, params: Any = None) -> list[tuple]:
-        assert params is None, "pyspark takes no bindings here: inline test constants"
-        return [tuple(r) for r in session().sql(sql).collect()]
+        """`params` bind `?` markers (pyspark's own binding, not dbt-spark's `%s` pasting)."""
+        args = list(params) if params is not None else None
+        return [tuple(r) for r in session().sql(sql, args=args).collect()]
 
     def execute(self, sql: str) -> None:
         session().sql(sql).collect()
