@@ -147,7 +147,7 @@ class Bench:
                 PROJECTS[kind], self.dir / tool, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
             )
         if self.shared:  # installed before dbt's first parse, so sagaz-dbt's parse is partial too
-            from sagaz_dbt import package
+            from sagaz_dbt.dbt import package
 
             package.install(self.dir / "shared")
         profile = self.wh.profile("sagaz_bench", threads=args.threads)

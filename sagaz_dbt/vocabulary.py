@@ -186,7 +186,7 @@ NODE_RETRYABLE = frozenset(
 
 
 class IsolationMode(str, Enum):
-    """`--isolation`: what readers see while a run builds (sagaz_dbt/isolation.py)."""
+    """`--isolation`: what readers see while a run builds (sagaz_dbt/saga/isolation.py)."""
 
     NONE = "none"  # dbt writes production; a failure is restored after the fact
     PUBLISH = "publish"  # dbt writes shadows; a success publishes them all in one transaction

@@ -25,7 +25,7 @@ from test_conformance_cli import _invoke, _plain_dbt, _sagaz
 DOC = Path(__file__).resolve().parent.parent / "docs" / "ci.md"
 FAIL_TEST = "{min_payment_amount: 1000}"
 
-#: sagaz-dbt's own flags (sagaz_dbt/options.py), with the number of values each takes: what a
+#: sagaz-dbt's own flags (sagaz_dbt/dbt/options.py), with the number of values each takes: what a
 #: team adds to a line when it adopts sagaz-dbt; plain dbt's twin runs the line without them.
 SAGAZ_ONLY = {"--junit-xml": 1, "--wait": 0, "--wait-timeout": 1}
 

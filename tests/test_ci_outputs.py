@@ -27,9 +27,9 @@ from rich.console import Console
 from rich.markup import escape
 
 import sagaz_dbt
-from sagaz_dbt import events, github, junit, report
+from sagaz_dbt.outputs import events, github, junit, report
 from sagaz_dbt.errors import TornWarehouseError
-from sagaz_dbt.runner import release_connections
+from sagaz_dbt.dbt.session import release_connections
 
 from helpers.tiny import DAY1, DAY2, make_project, write_seed
 

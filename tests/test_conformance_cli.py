@@ -2,7 +2,7 @@
 
 One table of cases.  Each runs `dbt ARGV` on one twin warehouse and `sagaz-dbt ARGV` on the
 other (both built once by plain dbt from the same baseline), in-process through each tool's
-real click entry point (`dbt.cli.main.cli`, `sagaz_dbt.cli.dispatch`), from the project
+real click entry point (`dbt.cli.main.cli`, `sagaz_dbt.cli.main.dispatch`), from the project
 folder, with stdout captured, and compares:
 
 - the exit code;
@@ -30,7 +30,7 @@ from typing import Callable
 import pytest
 
 from helpers.project import Project, assert_same_state
-from sagaz_dbt.runner import release_connections
+from sagaz_dbt.dbt.session import release_connections
 
 FAIL_TEST = "{min_payment_amount: 1000}"
 
@@ -154,7 +154,7 @@ def _plain_dbt(argv: list[str]) -> int:
 
 
 def _sagaz(argv: list[str]) -> int:
-    from sagaz_dbt.cli import dispatch
+    from sagaz_dbt.cli.main import dispatch
 
     return dispatch(argv)
 

@@ -36,7 +36,7 @@ from rich.console import Console
 
 import sagaz_dbt.api
 from sagaz_dbt.engines import for_adapter
-from sagaz_dbt.runner import release_connections
+from sagaz_dbt.dbt.session import release_connections
 
 from helpers.project import RUN_ID_ENV, Project, assert_same_state
 

@@ -23,7 +23,7 @@ from sagaz_dbt import diagnosis
 
 from helpers.inspect import DuckDBInspector
 from helpers.project import assert_same_state
-from sagaz_dbt.runner import release_connections
+from sagaz_dbt.dbt.session import release_connections
 
 FILL_ENV = "SAGAZ_TEST_FILL_DISK"
 

@@ -232,7 +232,7 @@ def test_run_example_shows_the_rollback(labs: dict[str, Lab], example_env: None)
 def test_cli_examples_list_and_bad_arguments() -> None:
     from click.testing import CliRunner
 
-    from sagaz_dbt.cli import cli
+    from sagaz_dbt.cli.main import cli
 
     listed = CliRunner().invoke(cli, ["examples", "list"])
     assert listed.exit_code == 0, listed.output

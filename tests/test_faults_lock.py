@@ -1,7 +1,7 @@
 """Fault injection around the run lock and lock waits, on the real Postgres server.
 
 Each test runs `sagaz-dbt build` in a subprocess, stops it at an exact point
-(SAGAZ_DBT_PAUSE_AT, see sagaz_dbt/faults.py), breaks something from outside (kills its lock
+(SAGAZ_DBT_PAUSE_AT, see sagaz_dbt/runtime/faults.py), breaks something from outside (kills its lock
 connection or its dbt connection, holds a reader's lock, restarts the server, signals it),
 lets it go on, and then checks the warehouse row by row: it must be in the pre-run state or
 the successful run's state, with no stray sagaz relation, or the run refused with a clear
@@ -28,7 +28,7 @@ from rich.console import Console
 
 import sagaz_dbt.api
 from sagaz_dbt.engines.postgres import lock_key
-from sagaz_dbt.runner import release_connections
+from sagaz_dbt.dbt.session import release_connections
 
 from helpers.postgres import PgDatabase
 from helpers.project import RUN_ID_ENV, Project, assert_same_state

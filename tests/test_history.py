@@ -8,7 +8,7 @@ from typing import Callable
 from rich.console import Console
 
 import sagaz_dbt.api as api
-from sagaz_dbt.runner import release_connections
+from sagaz_dbt.dbt.session import release_connections
 
 from helpers.project import Project, assert_same_state
 

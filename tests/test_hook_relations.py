@@ -94,7 +94,7 @@ def test_protected_hook_relations_are_restored_and_others_reported(
     ],
 )
 def test_protect_names_parse(text: str, expected: tuple) -> None:
-    from sagaz_dbt.hook_relations import parse_name
+    from sagaz_dbt.saga.hook_relations import parse_name
 
     name = parse_name(text)
     assert (name.identifier, name.schema, name.database) == expected
@@ -103,7 +103,7 @@ def test_protect_names_parse(text: str, expected: tuple) -> None:
 @pytest.mark.parametrize("text", ["", "a..b", "a.b.c.d", '"open', "."])
 def test_bad_protect_names_are_usage_errors(text: str) -> None:
     from sagaz_dbt.errors import UsageError
-    from sagaz_dbt.hook_relations import parse_name
+    from sagaz_dbt.saga.hook_relations import parse_name
 
     with pytest.raises(UsageError):
         parse_name(text)
@@ -123,6 +123,6 @@ def test_bad_protect_names_are_usage_errors(text: str) -> None:
     ],
 )
 def test_write_targets(sql: str, targets: list) -> None:
-    from sagaz_dbt.hook_relations import write_targets
+    from sagaz_dbt.saga.hook_relations import write_targets
 
     assert [(t.identifier, t.schema) for t in write_targets(sql, "postgres")] == targets

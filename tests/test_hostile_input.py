@@ -31,7 +31,7 @@ from rich.console import Console
 import sagaz_dbt
 from sagaz_dbt import api
 from sagaz_dbt.errors import SagazError
-from sagaz_dbt.runner import release_connections
+from sagaz_dbt.dbt.session import release_connections
 
 from helpers.project import assert_same_state
 

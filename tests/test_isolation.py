@@ -25,8 +25,8 @@ import pytest
 from rich.console import Console
 
 import sagaz_dbt
-import sagaz_dbt.runner
-from sagaz_dbt.runner import release_connections
+import sagaz_dbt.dbt.session
+from sagaz_dbt.dbt.session import release_connections
 
 from helpers import ENGINES
 from helpers.project import Project, assert_same_state
@@ -89,14 +89,14 @@ class Reader:
             time.sleep(0.002)
 
     def during(self, run: Callable[[], Any], monkeypatch: pytest.MonkeyPatch) -> Any:
-        original = sagaz_dbt.runner.checkpoint
+        original = sagaz_dbt.dbt.session.checkpoint
 
         def at_point(point: str) -> None:
             if point == "node-finished":
                 self.observe()
             original(point)
 
-        monkeypatch.setattr(sagaz_dbt.runner, "checkpoint", at_point)
+        monkeypatch.setattr(sagaz_dbt.dbt.session, "checkpoint", at_point)
         self.open()
         thread = threading.Thread(target=self.poll, daemon=True)
         thread.start()
@@ -107,7 +107,7 @@ class Reader:
             thread.join(timeout=30)
             self.observe()  # after the run
             self._conn.close()
-            monkeypatch.setattr(sagaz_dbt.runner, "checkpoint", original)
+            monkeypatch.setattr(sagaz_dbt.dbt.session, "checkpoint", original)
 
     @property
     def mixed(self) -> list[tuple[Any, ...]]:
@@ -376,7 +376,7 @@ def test_postgres_long_aliases_sharing_a_prefix(project):
 def test_view_select_renamed_changes_only_the_shadow_identifiers():
     """DuckDB's printed view SQL, token by token: names renamed, the rest byte for byte (so
     DuckDB stores the text it stores for dbt's own view), string literals untouched."""
-    from sagaz_dbt.sqltext import view_select_renamed
+    from sagaz_dbt.saga.sqltext import view_select_renamed
 
     printed = (
         "CREATE VIEW __sagaz_shadow_ab__v(m, a) AS SELECT date_trunc('month', d)::DATE AS m, "

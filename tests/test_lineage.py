@@ -29,9 +29,9 @@ from referencing import Registry, Resource
 from rich.console import Console
 
 import sagaz_dbt
-from sagaz_dbt import lineage
-from sagaz_dbt.outputs import RunOutputs
-from sagaz_dbt.runner import release_connections
+from sagaz_dbt.outputs import lineage
+from sagaz_dbt.outputs.run_outputs import RunOutputs
+from sagaz_dbt.dbt.session import release_connections
 
 from helpers.tiny import make_project
 
@@ -299,7 +299,7 @@ def test_openlineage_is_imported_only_when_configured(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENLINEAGE")}
     env["HOME"] = str(tmp_path)
     code = (
-        "import sys, sagaz_dbt, sagaz_dbt.api, sagaz_dbt.outputs, sagaz_dbt.lineage as l\n"
+        "import sys, sagaz_dbt, sagaz_dbt.api, sagaz_dbt.outputs.run_outputs, sagaz_dbt.outputs.lineage as l\n"
         "assert l.for_run(None, 'ab' * 16, 'build') is None\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'openlineage'))\n"
     )

@@ -153,7 +153,7 @@ def _recover(proj, *extra: str):
     from rich.console import Console
 
     import sagaz_dbt.api as api
-    from sagaz_dbt.runner import release_connections
+    from sagaz_dbt.dbt.session import release_connections
 
     try:
         return api.recover([*extra, *proj.location_args], console=Console(file=io.StringIO()))

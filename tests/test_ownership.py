@@ -1,4 +1,4 @@
-"""Whether an unfinished run's owner may still be running (sagaz_dbt.ownership.owner_alive).
+"""Whether an unfinished run's owner may still be running (sagaz_dbt.saga.ownership.owner_alive).
 
 The integration side (a live owner refused on the real Postgres) is in test_faults_lock.py;
 this covers the decision table, including the other-host heartbeat that one machine cannot
@@ -13,8 +13,8 @@ import sys
 
 import pytest
 
-from sagaz_dbt.journal import RunRecord
-from sagaz_dbt.ownership import HEARTBEAT_STALE_SECONDS, owner_alive
+from sagaz_dbt.saga.journal import RunRecord
+from sagaz_dbt.saga.ownership import HEARTBEAT_STALE_SECONDS, owner_alive
 
 
 def _run(**owner) -> RunRecord:
@@ -56,14 +56,14 @@ def test_owner_alive(owner: dict, alive: bool) -> None:
 @pytest.mark.parametrize("value", ["abc", "0", "-1", "nan", "inf"])
 def test_bad_lock_timeout_is_a_usage_error(value: str) -> None:
     from sagaz_dbt.errors import UsageError
-    from sagaz_dbt.options import split_args
+    from sagaz_dbt.dbt.options import split_args
 
     with pytest.raises(UsageError, match="--lock-timeout"):
         split_args(["--lock-timeout", value])
 
 
 def test_lock_timeout_is_taken_out_of_dbt_args() -> None:
-    from sagaz_dbt.options import split_args
+    from sagaz_dbt.dbt.options import split_args
 
     split = split_args(["--lock-timeout=2.5", "--select", "x"])
     assert split.options.lock_timeout == 2.5 and split.dbt_args == ["--select", "x"]

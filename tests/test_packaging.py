@@ -95,7 +95,7 @@ def fresh_venv(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_installed_wheel_is_what_runs(fresh_venv: Path) -> None:
     python = fresh_venv / "bin" / "python"
     proc = _run(
-        [str(python), "-c", "import sagaz_dbt, sagaz_dbt.package as p; print(sagaz_dbt.__file__); print(p.macro_source_dir())"],
+        [str(python), "-c", "import sagaz_dbt, sagaz_dbt.dbt.package as p; print(sagaz_dbt.__file__); print(p.macro_source_dir())"],
         cwd=fresh_venv,
     )
     module, macros = (Path(line) for line in proc.stdout.split())

@@ -14,7 +14,7 @@ import secrets
 import pytest
 
 from sagaz_dbt import api
-from sagaz_dbt.runner import release_connections
+from sagaz_dbt.dbt.session import release_connections
 
 from helpers.project import assert_same_state
 

@@ -27,9 +27,9 @@ import pytest
 from rich.console import Console
 
 import sagaz_dbt.api
-from sagaz_dbt import package
+from sagaz_dbt.dbt import package
 from sagaz_dbt.errors import ChangedSinceRunError
-from sagaz_dbt.runner import release_connections
+from sagaz_dbt.dbt.session import release_connections
 
 from helpers.project import RUN_ID_ENV, Project, assert_same_state
 

@@ -13,8 +13,8 @@ import json
 
 import pytest
 
-from sagaz_dbt import package
-from sagaz_dbt.runner import release_connections
+from sagaz_dbt.dbt import package
+from sagaz_dbt.dbt.session import release_connections
 
 PAYLOADS = [
     "plain",

@@ -80,6 +80,6 @@ def test_quoted_and_upper_case_keys_build_like_dbt_and_restore_exactly(
 )
 def test_a_key_is_read_as_dbt_pastes_it_into_sql(key: str, adapter_type: str, column: str | None) -> None:
     from sagaz_dbt.engines import for_adapter
-    from sagaz_dbt.strategies.keys import column_of
+    from sagaz_dbt.backups.keys import column_of
 
     assert column_of(key, for_adapter(adapter_type)) == column

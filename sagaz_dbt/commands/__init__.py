@@ -4,14 +4,13 @@
     build.py    build: explicit phases, one rule for what a stop leaves
     recover.py  recover: finish interrupted runs
     history.py  runs, rollback, gc
-    kinds.py    which dbt commands are sagas, and how a `dbt` command line splits up
 
-This package's own namespace re-exports kinds.py only (`from sagaz_dbt.commands import
-RESOURCE_TYPES`): the command modules load dbt's runner and the saga, and `selection`, which
-they use, reads kinds.py.  The library entry points are in `sagaz_dbt.api`.
+This package's own namespace re-exports `sagaz_dbt.dbt.kinds` only (which dbt commands are
+sagas, and how a `dbt` command line splits up): the command modules load dbt's runner and the
+saga.  The library entry points are in `sagaz_dbt.api`.
 """
 
-from sagaz_dbt.commands.kinds import (
+from sagaz_dbt.dbt.kinds import (
     RESOURCE_TYPES,
     CommandKind,
     CommandLine,

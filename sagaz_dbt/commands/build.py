@@ -20,22 +20,32 @@ from typing import Any, Sequence
 from rich.console import Console
 from rich.markup import escape
 
-from sagaz_dbt import events, external_files, hook_relations, isolation, outputs, report, selection, waits
-from sagaz_dbt.args import DbtArgs
+from sagaz_dbt.outputs import events, run_outputs as outputs, report
+
+from sagaz_dbt.backups import external_files
+
+from sagaz_dbt.saga import hook_relations
+
+from sagaz_dbt.dbt import selection
+
+from sagaz_dbt.saga import isolation
+
+from sagaz_dbt.runtime import waits
+from sagaz_dbt.dbt.args import DbtArgs
 from sagaz_dbt.commands.history import drop_old_backups
 from sagaz_dbt.commands.recover import RECOVER_LATER, recover_before_build
 from sagaz_dbt.commands.target import ISOLATE_ENV, JOURNAL_ENV, Target, armed, open_target, still_owner
-from sagaz_dbt.databases import refuse_other_databases
+from sagaz_dbt.saga.databases import refuse_other_databases
 from sagaz_dbt.errors import SagazError, TornWarehouseError
-from sagaz_dbt.faults import checkpoint
-from sagaz_dbt.hooks import inject as inject_hooks
-from sagaz_dbt.interrupts import interrupts_deferred, sigterm_as_interrupt
-from sagaz_dbt.journal import RunRecord, StepRecord
-from sagaz_dbt.lock import PROCESS_LOCK, LockLostError, RunTakenOverError
-from sagaz_dbt.options import split_args
-from sagaz_dbt.plan import PlannedStep, make_plan
-from sagaz_dbt.runner import BuildOutcome, release_connections
-from sagaz_dbt.saga import Saga, SagaOutcome
+from sagaz_dbt.runtime.faults import checkpoint
+from sagaz_dbt.saga.hooks import inject as inject_hooks
+from sagaz_dbt.runtime.interrupts import interrupts_deferred, sigterm_as_interrupt
+from sagaz_dbt.saga.journal import RunRecord, StepRecord
+from sagaz_dbt.runtime.lock import PROCESS_LOCK, LockLostError, RunTakenOverError
+from sagaz_dbt.dbt.options import split_args
+from sagaz_dbt.saga.plan import PlannedStep, make_plan, plan_for_command
+from sagaz_dbt.dbt.session import BuildOutcome, release_connections
+from sagaz_dbt.saga.saga import Saga, SagaOutcome
 from sagaz_dbt.vocabulary import Phase, RunOutcome, RunStatus
 
 
@@ -117,7 +127,7 @@ class _Build:
             rpt.recovered_runs = [r.run_id for r in result.recovered]
             saga = Saga(target.warehouse, target.journal, run_id, owner=target.ensure_owner(out))
             saga.guard = lambda: still_owner(target, saga, out)
-            plan = selection.plan_for(self.command, make_plan(target.session.manifest, selected, target.run_context()))
+            plan = plan_for_command(self.command, make_plan(target.session.manifest, selected, target.run_context()))
             protected = _protected(target)
             saga.isolate_backups = _isolate_backups(target)
             # read by the rename override during the build (see macros/naming.sql)

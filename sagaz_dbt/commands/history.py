@@ -8,12 +8,14 @@ from typing import Sequence
 
 from rich.console import Console
 
-from sagaz_dbt import events, report, validate
+from sagaz_dbt import validate
+
+from sagaz_dbt.outputs import events, report
 from sagaz_dbt.commands.target import Target, maintenance
 from sagaz_dbt.errors import UsageError
-from sagaz_dbt.interrupts import interrupts_deferred
-from sagaz_dbt.journal import RunRecord
-from sagaz_dbt.saga import Saga, SagaOutcome
+from sagaz_dbt.runtime.interrupts import interrupts_deferred
+from sagaz_dbt.saga.journal import RunRecord
+from sagaz_dbt.saga.saga import Saga, SagaOutcome
 from sagaz_dbt.vocabulary import RunStatus, StepStatus
 
 

@@ -21,17 +21,23 @@ from typing import Sequence
 from rich.console import Console
 from rich.markup import escape
 
-from sagaz_dbt import events, isolation, outputs, report, selection, waits
-from sagaz_dbt.databases import refuse_other_databases
+from sagaz_dbt.outputs import events, run_outputs as outputs, report
+
+from sagaz_dbt.saga import isolation
+
+from sagaz_dbt.dbt import selection
+
+from sagaz_dbt.runtime import waits
+from sagaz_dbt.saga.databases import refuse_other_databases
 from sagaz_dbt.errors import SagazError, TornWarehouseError
-from sagaz_dbt.faults import checkpoint
-from sagaz_dbt.hooks import inject as inject_hooks
-from sagaz_dbt.interrupts import interrupts_deferred, sigterm_as_interrupt
-from sagaz_dbt.lock import PROCESS_LOCK, LockLostError
-from sagaz_dbt.options import split_args
-from sagaz_dbt.plan import make_plan
-from sagaz_dbt.runner import release_connections
-from sagaz_dbt.saga import Saga, SagaOutcome, StepOutcome
+from sagaz_dbt.runtime.faults import checkpoint
+from sagaz_dbt.saga.hooks import inject as inject_hooks
+from sagaz_dbt.runtime.interrupts import interrupts_deferred, sigterm_as_interrupt
+from sagaz_dbt.runtime.lock import PROCESS_LOCK, LockLostError
+from sagaz_dbt.dbt.options import split_args
+from sagaz_dbt.saga.plan import make_plan, plan_for_command
+from sagaz_dbt.dbt.session import release_connections
+from sagaz_dbt.saga.saga import Saga, SagaOutcome, StepOutcome
 from sagaz_dbt.commands.build import BuildResult, _failure_message, _lost, _run_record, _unexpected
 from sagaz_dbt.commands.build import _interrupted as default_interrupted
 from sagaz_dbt.commands.history import drop_old_backups
@@ -57,7 +63,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
             clock.lap("parse")
             selected = target.session.select()
             manifest = target.session.manifest
-            plan = selection.plan_for(command, make_plan(manifest, selected, target.run_context()))
+            plan = plan_for_command(command, make_plan(manifest, selected, target.run_context()))
             isolation.refuse_unsupported(
                 command, split.options, dict(target.args.params), plan, target.warehouse.engine, manifest
             )

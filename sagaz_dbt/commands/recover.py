@@ -6,13 +6,17 @@ from typing import Sequence
 
 from rich.console import Console
 
-from sagaz_dbt import events, report, selection, waits
+from sagaz_dbt.outputs import events, report
+
+from sagaz_dbt.dbt import selection
+
+from sagaz_dbt.runtime import waits
 from sagaz_dbt.commands.target import Target, maintenance, owner_alive_error, still_owner
 from sagaz_dbt.errors import JournalError, OlderRunNotRecoveredError, UsageError
-from sagaz_dbt.interrupts import interrupts_deferred
-from sagaz_dbt.lock import LockLostError
-from sagaz_dbt.ownership import OwnerAliveError, owner_alive
-from sagaz_dbt.saga import Saga, SagaOutcome
+from sagaz_dbt.runtime.interrupts import interrupts_deferred
+from sagaz_dbt.runtime.lock import LockLostError
+from sagaz_dbt.saga.ownership import OwnerAliveError, owner_alive
+from sagaz_dbt.saga.saga import Saga, SagaOutcome
 from sagaz_dbt.vocabulary import UNFINISHED, RunStatus
 
 RECOVER_LATER = (

@@ -17,19 +17,21 @@ from typing import Iterator, Sequence
 from rich.console import Console
 from rich.markup import escape
 
-from sagaz_dbt import package, waits
-from sagaz_dbt.args import DbtArgs
+from sagaz_dbt.dbt import package
+
+from sagaz_dbt.runtime import waits
+from sagaz_dbt.dbt.args import DbtArgs
 from sagaz_dbt.errors import ProjectError
-from sagaz_dbt.journal import Journal, RunRecord, StepRecord
-from sagaz_dbt.lock import PROCESS_LOCK, TargetLock, target_lock
-from sagaz_dbt.options import SagazOptions, split_args
-from sagaz_dbt.ownership import Owner, OwnerAliveError, owner_alive
-from sagaz_dbt.runner import DbtSession, release_connections
-from sagaz_dbt.saga import Saga
-from sagaz_dbt.standin import make_standin
-from sagaz_dbt.strategies import RunContext
+from sagaz_dbt.saga.journal import Journal, RunRecord, StepRecord
+from sagaz_dbt.runtime.lock import PROCESS_LOCK, TargetLock, target_lock
+from sagaz_dbt.dbt.options import SagazOptions, split_args
+from sagaz_dbt.saga.ownership import Owner, OwnerAliveError, owner_alive
+from sagaz_dbt.dbt.session import DbtSession, release_connections
+from sagaz_dbt.saga.saga import Saga
+from sagaz_dbt.dbt.standin import make_standin
+from sagaz_dbt.backups import RunContext
 from sagaz_dbt.vocabulary import UNFINISHED, RunStatus
-from sagaz_dbt.warehouse import Warehouse
+from sagaz_dbt.dbt.warehouse import Warehouse
 
 #: Arms the rename override in the macro package for the duration of one run.
 RUN_ID_ENV = "SAGAZ_DBT_RUN_ID"

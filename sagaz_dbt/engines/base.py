@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from sagaz_dbt.errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sagaz_dbt.lock import TargetLock
-    from sagaz_dbt.warehouse import Warehouse
+    from sagaz_dbt.runtime.lock import TargetLock
+    from sagaz_dbt.dbt.warehouse import Warehouse
 
 
 class ViewBinding(Enum):

@@ -14,8 +14,8 @@ import time
 from typing import Callable
 
 from sagaz_dbt.engines.base import Engine, MicrobatchWrite, TableRebuild, UnquotedCase, ViewBinding
-from sagaz_dbt.lock import POLL_SECONDS, TargetBusyError, TargetLock
-from sagaz_dbt.warehouse import Warehouse
+from sagaz_dbt.runtime.lock import POLL_SECONDS, TargetBusyError, TargetLock
+from sagaz_dbt.dbt.warehouse import Warehouse
 
 ENGINE = Engine(
     adapter_type="duckdb",

@@ -22,9 +22,9 @@ from typing import Any, Callable
 
 from sagaz_dbt.engines.base import Engine, MicrobatchWrite, TableRebuild, UnquotedCase, ViewBinding
 from sagaz_dbt.errors import WarehouseError
-from sagaz_dbt.lock import HEARTBEAT_SECONDS, POLL_SECONDS, LockLostError, TargetBusyError, TargetLock
-from sagaz_dbt.waits import BlockerWatch
-from sagaz_dbt.warehouse import Warehouse
+from sagaz_dbt.runtime.lock import HEARTBEAT_SECONDS, POLL_SECONDS, LockLostError, TargetBusyError, TargetLock
+from sagaz_dbt.runtime.waits import BlockerWatch
+from sagaz_dbt.dbt.warehouse import Warehouse
 
 ENGINE = Engine(
     adapter_type="postgres",

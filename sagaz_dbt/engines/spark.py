@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 from sagaz_dbt.engines.base import Engine, MicrobatchWrite, TableRebuild, UnquotedCase, ViewBinding
 from sagaz_dbt.errors import UsageError
-from sagaz_dbt.lock import TargetBusyError, TargetLock
+from sagaz_dbt.runtime.lock import TargetBusyError, TargetLock
 
 ENGINE = Engine(
     adapter_type="spark",

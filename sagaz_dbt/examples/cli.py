@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from sagaz_dbt import report
+from sagaz_dbt.outputs import report
 from sagaz_dbt.examples import data
 from sagaz_dbt.examples.pipelines import PIPELINES
 from sagaz_dbt.examples.runner import TARGETS, ExampleError, find_project, run_example

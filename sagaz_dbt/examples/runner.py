@@ -25,7 +25,7 @@ import sagaz_dbt
 from sagaz_dbt.examples import data
 from sagaz_dbt.examples.pipelines import Failure, Pipeline, get
 from sagaz_dbt.examples.state import DuckDBInspector, PostgresInspector, WarehouseState
-from sagaz_dbt.journal import DEFAULT_SCHEMA
+from sagaz_dbt.saga.journal import DEFAULT_SCHEMA
 from sagaz_dbt.vocabulary import RunOutcome
 
 #: Environment variables the example project reads (profiles.yml and macros/switches.sql).

@@ -18,7 +18,7 @@ import yaml
 from rich.console import Console
 
 import sagaz_dbt
-from sagaz_dbt.runner import release_connections
+from sagaz_dbt.dbt.session import release_connections
 
 from helpers.inspect import JOURNAL_SCHEMA, JOURNAL_TABLES, DuckDBInspector, PostgresInspector, diff_states
 from helpers import spark

@@ -18,7 +18,7 @@ import sagaz_dbt
 from helpers import spark
 from helpers.project import assert_same_state
 from helpers.spark import SparkInspector, new_schema
-from sagaz_dbt.runner import release_connections
+from sagaz_dbt.dbt.session import release_connections
 
 pytestmark = [pytest.mark.spark, pytest.mark.timeout(1800)]
 

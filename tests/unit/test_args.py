@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from sagaz_dbt import validate
-from sagaz_dbt.args import DbtArgs
+from sagaz_dbt.dbt.args import DbtArgs
 from sagaz_dbt.errors import UsageError
-from sagaz_dbt.options import FLAG_HELP, SagazOptions, split_args
-from sagaz_dbt.waits import DEFAULT_LOCK_TIMEOUT
+from sagaz_dbt.dbt.options import FLAG_HELP, SagazOptions, split_args
+from sagaz_dbt.runtime.waits import DEFAULT_LOCK_TIMEOUT
 
 DEFAULTS = SagazOptions()
 
@@ -81,7 +81,7 @@ def test_defaults() -> None:
 
 
 def test_every_flag_is_documented() -> None:
-    from sagaz_dbt import options
+    from sagaz_dbt.dbt import options
 
     documented = {word for flag, _ in FLAG_HELP for word in flag.replace("/", " ").split() if word.startswith("--")}
     assert documented == options._VALUED | options._FLAGS

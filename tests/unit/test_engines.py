@@ -115,7 +115,7 @@ def test_engine_specific_rules() -> None:
 def test_lock_and_releaser_resolve(engine: Engine) -> None:
     """The dotted paths name real objects (they are imported lazily at run time)."""
     module, _, name = engine.lock_class.rpartition(".")
-    from sagaz_dbt.lock import TargetLock
+    from sagaz_dbt.runtime.lock import TargetLock
 
     assert issubclass(getattr(importlib.import_module(module), name), TargetLock)
     if engine.connection_releaser is not None:

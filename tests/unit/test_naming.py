@@ -15,8 +15,8 @@ import pytest
 
 from helpers.tiny import make_project
 from sagaz_dbt.api import open_target
-from sagaz_dbt.options import split_args
-from sagaz_dbt.runner import release_connections
+from sagaz_dbt.dbt.options import split_args
+from sagaz_dbt.dbt.session import release_connections
 
 LIMIT = 63
 KINDS = ["bk", "cp", "ky", "sc"]  # sc: the backup schema of a schema (backup_schema_name)

@@ -1,4 +1,4 @@
-"""Plan ordering (sagaz_dbt/plan.py): steps in topological order over the manifest DAG, through
+"""Plan ordering (sagaz_dbt/saga/plan.py): steps in topological order over the manifest DAG, through
 nodes that are not steps, ties broken by id; compensation walks this order backwards, so a
 relation is restored before the ones it reads.  Manifests are tests/helpers/nodes.py stand-ins."""
 
@@ -10,8 +10,8 @@ import pytest
 
 from helpers.nodes import Config, DependsOn, Manifest, Node
 from sagaz_dbt.engines import for_adapter
-from sagaz_dbt.plan import make_plan
-from sagaz_dbt.strategies import RunContext
+from sagaz_dbt.saga.plan import make_plan
+from sagaz_dbt.backups import RunContext
 
 RUN = RunContext(engine=for_adapter("duckdb"))
 

@@ -1,4 +1,4 @@
-"""SQL rewriting (sagaz_dbt/sqltext.py), from fixture files as sqlglot tests its dialects:
+"""SQL rewriting (sagaz_dbt/saga/sqltext.py), from fixture files as sqlglot tests its dialects:
 tests/unit/fixtures/sqltext/<function>.sql holds the cases (arguments, input, expected
 output), on both engines' dialects."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sagaz_dbt import sqltext
+from sagaz_dbt.saga import sqltext
 from sagaz_dbt.engines import known_engines
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "sqltext"

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from helpers.nodes import Config, Contract, MetaColumnNames, Node, foreign_key_table, model
-from sagaz_dbt import strategies
+from sagaz_dbt import backups as strategies
 from sagaz_dbt.engines import for_adapter
-from sagaz_dbt.strategies import RunContext
+from sagaz_dbt.backups import RunContext
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 STARTED = datetime(2026, 1, 10, 12, 30, tzinfo=timezone.utc)
@@ -289,7 +289,7 @@ def test_ephemeral_models_and_tests_are_not_steps() -> None:
     """README's last row: nothing persisted, so the plan has no step for them (and a
     relation that did not exist is a step like any other; arming records it as created)."""
     from helpers.nodes import Manifest
-    from sagaz_dbt.plan import make_plan
+    from sagaz_dbt.saga.plan import make_plan
 
     nodes = [
         model("ephemeral", name="eph"),

@@ -1,0 +1,1 @@
+"""What a run tells the world: console report, JSON events, JUnit, GitHub summary, OpenLineage."""

@@ -1,0 +1,1 @@
+"""Process concerns of a run: signals, crash points, the target lock, bounded waits."""

@@ -1,0 +1,1 @@
+"""The saga of one run: plan, arm/release/compensate, the journal, ownership, isolation."""

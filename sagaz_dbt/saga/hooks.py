@@ -1,0 +1,102 @@
+"""Pre-hooks that take row-level snapshots inside each node's own transaction, and a
+post-hook that marks what each node left (fingerprint.sql), in that same transaction.
+
+They are added to the parsed manifest in memory for one run only: the project's files are
+never touched, and they are taken out again before dbt writes target/manifest.json (on the
+EndRunResult event, which dbt fires just before it writes), so the artifacts are the same
+as plain dbt's.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sagaz_dbt.saga.journal import StepRecord
+from sagaz_dbt.dbt.package import PACKAGE_NAME
+from sagaz_dbt.vocabulary import BackupKind
+
+
+@dataclass
+class InjectedHooks:
+    manifest: Any
+    originals: dict[str, list[Any]] = field(default_factory=dict)
+    post_originals: dict[str, list[Any]] = field(default_factory=dict)
+    hidden: dict[str, Any] = field(default_factory=dict)  # our package's guard hook nodes
+
+    def remove(self, nodes: bool = True) -> None:
+        """Idempotent: put every node's own pre- and post-hooks back, and (`nodes`) the
+        guard's hook nodes, which stay hidden while dbt writes manifest.json."""
+        for uid, hooks in self.originals.items():
+            node = self.manifest.nodes.get(uid)
+            if node is not None:
+                node.config.pre_hook = hooks
+        for uid, hooks in self.post_originals.items():
+            node = self.manifest.nodes.get(uid)
+            if node is not None:
+                node.config.post_hook = hooks
+        self.originals.clear()
+        self.post_originals.clear()
+        if nodes:
+            self.manifest.nodes.update(self.hidden)
+            self.hidden.clear()
+
+    def on_event(self, event: Any) -> None:
+        if event.info.name == "EndRunResult":
+            self.remove(nodes=False)  # dbt writes manifest.json next: as plain dbt's, no guard node
+
+
+def inject(manifest: Any, records: list[StepRecord], journal: tuple[str, str] | None = None) -> InjectedHooks:
+    """`journal` (database, schema): where the post-hook marks go; None adds no marks."""
+    from dbt.artifacts.resources.v1.config import Hook
+
+    injected = InjectedHooks(manifest)
+    # The package's on-run-start guard (macros/guard.sql) is for plain dbt; in a sagaz-dbt
+    # run it would only add a hook line to dbt's output and run_results.json.
+    for uid in [u for u, n in manifest.nodes.items() if u.startswith(f"operation.{PACKAGE_NAME}.")]:
+        injected.hidden[uid] = manifest.nodes.pop(uid)
+    for record in records:
+        mark = _mark_sql(record, journal)
+        node = manifest.nodes.get(record.unique_id)
+        if mark is not None and node is not None:
+            injected.post_originals[record.unique_id] = list(node.config.post_hook)
+            # Last, so that the mark sees what the user's own post-hooks left too.
+            node.config.post_hook = [*node.config.post_hook, Hook(sql=mark, transaction=True)]
+        sql = _hook_sql(record)
+        node = manifest.nodes.get(record.unique_id)
+        if sql is None or node is None:
+            continue
+        injected.originals[record.unique_id] = list(node.config.pre_hook)
+        # First, so that no pre-hook of the user's changes the table before it is backed up.
+        node.config.pre_hook = [Hook(sql=sql, transaction=True), *node.config.pre_hook]
+    return injected
+
+
+#: The materialization whose pre-run relation a pre-hook keeps (see strategies/matview.py).
+MATERIALIZED_VIEW = "materialized_view"
+
+
+def _hook_sql(record: StepRecord) -> str | None:
+    detail = record.detail
+    if record.materialized == MATERIALIZED_VIEW and record.kept_identifier:
+        return "{{ sagaz_dbt.keep_materialized_view(%s) }}" % json.dumps(record.kept_identifier)
+    if not record.copy_identifier or detail.get("mode") not in (BackupKind.KEYS, BackupKind.CURRENT):
+        return None
+    if detail["mode"] == BackupKind.KEYS:
+        args = [detail["key_columns"], record.copy_identifier, detail["keys_identifier"]]
+        return "{{ sagaz_dbt.backup_touched_rows(%s) }}" % ", ".join(json.dumps(a) for a in args)
+    args = [record.copy_identifier, detail["valid_to"], detail.get("valid_to_current")]
+    return "{{ sagaz_dbt.backup_current_rows(%s) }}" % ", ".join(
+        "none" if a is None else json.dumps(a) for a in args
+    )
+
+
+def _mark_sql(record: StepRecord, journal: tuple[str, str] | None) -> str | None:
+    """A node in another database than the journal's gets no mark: one DuckDB transaction
+    may write one attached database only (recovery then cannot check that relation)."""
+    if journal is None or record.database.lower() != journal[0].lower():
+        return None
+    args = [journal[0], journal[1], record.seq, record.database, record.schema, record.identifier]
+    is_view = "true" if record.materialized == "view" else "false"
+    return "{{ sagaz_dbt.mark_built(%s, %s) }}" % (", ".join(json.dumps(a) for a in args), is_view)
