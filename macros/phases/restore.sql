@@ -233,11 +233,3 @@
 {% macro default__drop_empty_schema(schema_relation) -%}
   {%- do exceptions.raise_compiler_error("sagaz-dbt: drop_empty_schema is not implemented for " ~ adapter.type()) -%}
 {%- endmacro %}
-
-{% macro postgres__drop_empty_schema(schema_relation) -%}
-  drop schema {{ schema_relation.include(database=False) }}
-{%- endmacro %}
-
-{% macro duckdb__drop_empty_schema(schema_relation) -%}
-  drop schema {{ schema_relation }}
-{%- endmacro %}
