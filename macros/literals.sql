@@ -13,18 +13,13 @@
     value is refused with a clear error instead of being compared truncated.
 -#}
 
+{% macro sql_string(value) -%}
+  {#- A SQL string literal of any text (see literals.sql). -#}
+  {{- return(adapter.dispatch('sql_string', 'sagaz_dbt')(value)) -}}
+{%- endmacro %}
+
 {% macro default__sql_string(value) -%}
   {%- do exceptions.raise_compiler_error("sagaz-dbt: sql_string is not implemented for " ~ adapter.type()) -%}
-{%- endmacro %}
-
-{% macro duckdb__sql_string(value) -%}
-  {%- set text = sagaz_dbt.sql_string_text(value) -%}
-  {{- return("'" ~ (text | replace("'", "''")) ~ "'") -}}
-{%- endmacro %}
-
-{% macro postgres__sql_string(value) -%}
-  {%- set text = sagaz_dbt.sql_string_text(value) -%}
-  {{- return("E'" ~ (text | replace("\\", "\\\\") | replace("'", "''")) ~ "'") -}}
 {%- endmacro %}
 
 {% macro sql_string_text(value) -%}

@@ -36,16 +36,6 @@
   {%- do exceptions.raise_compiler_error("sagaz-dbt: unquoted_identifier_case is not implemented for " ~ adapter.type()) -%}
 {%- endmacro %}
 
-{% macro postgres__unquoted_identifier_case() -%}
-  {#- Postgres folds an unquoted identifier to lower case and keeps a quoted one as is. -#}
-  {{- return('lower') -}}
-{%- endmacro %}
-
-{% macro duckdb__unquoted_identifier_case() -%}
-  {#- DuckDB keeps the case as written (and matches names case-insensitively: names_fold_case). -#}
-  {{- return(none) -}}
-{%- endmacro %}
-
 
 {% macro names_fold_case() -%}
   {#- Whether the engine matches relation names case-insensitively (DuckDB: it refuses case
@@ -56,14 +46,6 @@
 
 {% macro default__names_fold_case() -%}
   {%- do exceptions.raise_compiler_error("sagaz-dbt: names_fold_case is not implemented for " ~ adapter.type()) -%}
-{%- endmacro %}
-
-{% macro postgres__names_fold_case() -%}
-  {{- return(false) -}}
-{%- endmacro %}
-
-{% macro duckdb__names_fold_case() -%}
-  {{- return(true) -}}
 {%- endmacro %}
 
 
@@ -84,29 +66,6 @@
 
 {% macro default__list_schema_relations(database, schema, memo) -%}
   {%- do exceptions.raise_compiler_error("sagaz-dbt: list_schema_relations is not implemented for " ~ adapter.type()) -%}
-{%- endmacro %}
-
-{% macro postgres__list_schema_relations(database, schema, memo) -%}
-  {%- set sql -%}
-    select c.relname::text, case c.relkind when 'v' then 'view' when 'm' then 'materialized_view' else 'table' end
-    from pg_class c join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = {{ sagaz_dbt.sql_string(sagaz_dbt.catalog_identifier(schema, 'schema', memo)) }}
-      and c.relkind in ('r', 'p', 'v', 'm', 'f')
-  {%- endset -%}
-  {{- return(run_query(sql).rows) -}}
-{%- endmacro %}
-
-{% macro duckdb__list_schema_relations(database, schema, memo) -%}
-  {%- set sql -%}
-    select table_name, 'table' from duckdb_tables()
-    where lower(database_name) = lower({{ sagaz_dbt.sql_string(database) }})
-      and lower(schema_name) = lower({{ sagaz_dbt.sql_string(schema) }}) and not temporary
-    union all
-    select view_name, 'view' from duckdb_views()
-    where lower(database_name) = lower({{ sagaz_dbt.sql_string(database) }})
-      and lower(schema_name) = lower({{ sagaz_dbt.sql_string(schema) }}) and not temporary and not internal
-  {%- endset -%}
-  {{- return(run_query(sql).rows) -}}
 {%- endmacro %}
 
 

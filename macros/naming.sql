@@ -26,14 +26,6 @@
   {%- do exceptions.raise_compiler_error("sagaz-dbt: identifier_byte_limit is not implemented for " ~ adapter.type()) -%}
 {%- endmacro %}
 
-{% macro postgres__identifier_byte_limit() -%}
-  {{- return(63) -}}
-{%- endmacro %}
-
-{% macro duckdb__identifier_byte_limit() -%}
-  {{- return(none) -}}
-{%- endmacro %}
-
 
 {% macro utf8_bytes(text) -%}
   {{- return(text.encode('utf-8') | length) -}}
@@ -136,14 +128,6 @@
   {%- do exceptions.raise_compiler_error("sagaz-dbt: moves_relations_across_schemas is not implemented for " ~ adapter.type()) -%}
 {%- endmacro %}
 
-{% macro duckdb__moves_relations_across_schemas() -%}
-  {{- return(false) -}}
-{%- endmacro %}
-
-{% macro postgres__moves_relations_across_schemas() -%}
-  {{- return(true) -}}
-{%- endmacro %}
-
 {% macro keeps_backups() -%}
   {#- Whether the rename override keeps dbt's backup under a sagaz name (zero copy).  Not
       with vars.sagaz.isolate_backups on an engine that cannot move it out of the user's
@@ -185,10 +169,4 @@
     {%- endfor -%}
   {%- endfor -%}
   {{- return(out) -}}
-{%- endmacro %}
-
-
-{% macro sql_string(value) -%}
-  {#- A SQL string literal of any text (see literals.sql). -#}
-  {{- return(adapter.dispatch('sql_string', 'sagaz_dbt')(value)) -}}
 {%- endmacro %}

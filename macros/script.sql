@@ -40,16 +40,6 @@
   {%- do exceptions.raise_compiler_error("sagaz-dbt: rename_sql is not implemented for " ~ adapter.type()) -%}
 {%- endmacro %}
 
-{% macro postgres__rename_sql(from_relation, to_relation) -%}
-  {#- As dbt-postgres renames (ALTER TABLE renames views too). -#}
-  alter table {{ from_relation.render() }} rename to {{ adapter.quote_as_configured(to_relation.identifier, 'identifier') }}
-{%- endmacro %}
-
-{% macro duckdb__rename_sql(from_relation, to_relation) -%}
-  {#- As dbt-duckdb renames: DuckDB wants ALTER VIEW for a view. -#}
-  alter {{ from_relation.type }} {{ from_relation.render() }} rename to {{ adapter.quote_as_configured(to_relation.identifier, 'identifier') }}
-{%- endmacro %}
-
 
 {% macro set_schema_sql(relation, schema) -%}
   {#- Move `relation` to `schema`, keeping its name. -#}
@@ -58,21 +48,6 @@
 
 {% macro default__set_schema_sql(relation, schema) -%}
   {%- do exceptions.raise_compiler_error("sagaz-dbt: set_schema_sql is not implemented for " ~ adapter.type()) -%}
-{%- endmacro %}
-
-{% macro duckdb__set_schema_sql(relation, schema) -%}
-  {#- DuckDB has no ALTER ... SET SCHEMA: its kept relations stay in place, or are copied
-      (vars.sagaz.isolate_backups); nothing asks it to move one. -#}
-  {%- do exceptions.raise_compiler_error("sagaz-dbt: DuckDB cannot move " ~ relation ~ " to another schema") -%}
-{%- endmacro %}
-
-{% macro postgres__set_schema_sql(relation, schema) -%}
-  {#- O(1) and transactional; the relation keeps its OID (views bound to it follow), and its
-      indexes, constraints and owned sequences move with it. -#}
-  {%- set kind = 'materialized view' if relation.is_materialized_view else ('view' if relation.is_view else 'table') -%}
-  {#- `schema` as dbt renders it: its catalog name (folded when the project does not quote
-      schemas), quoted exactly. -#}
-  {{- return('alter ' ~ kind ~ ' ' ~ relation.render() ~ ' set schema ' ~ adapter.quote(sagaz_dbt.catalog_identifier(schema, 'schema'))) -}}
 {%- endmacro %}
 
 

@@ -58,8 +58,9 @@ def test_wheel_and_sdist_carry_the_macros_and_one_version(dist: Path) -> None:
     version = sagaz_dbt.__version__
     wheel = _one(dist, f"sagaz_dbt-{version}-py3-none-any.whl")
     sdist = _one(dist, f"sagaz_dbt-{version}.tar.gz")
-    macros = sorted(p.name for p in (REPO / "macros").glob("*.sql"))
-    assert macros
+    # Every file, in the folders too (phases/, backups/, journal/, overrides/, engines/...).
+    macros = sorted(p.relative_to(REPO / "macros").as_posix() for p in (REPO / "macros").rglob("*.sql"))
+    assert macros and any("/" in m for m in macros)
 
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
@@ -144,6 +145,8 @@ def test_installed_console_script_builds_a_project(fresh_venv: Path, tmp_path: P
     finally:
         con.close()
     # The macro package dbt loaded is the wheel's copy.
-    installed = {p.name: p.read_text() for p in (project / "dbt_packages" / "sagaz_dbt" / "macros").glob("*.sql")}
-    shipped = {p.name: p.read_text() for p in fresh_venv.glob("lib/python*/site-packages/sagaz_dbt/_dbt_package/macros/*.sql")}
+    installed_root = project / "dbt_packages" / "sagaz_dbt" / "macros"
+    installed = {p.relative_to(installed_root): p.read_text() for p in installed_root.rglob("*.sql")}
+    (shipped_root,) = fresh_venv.glob("lib/python*/site-packages/sagaz_dbt/_dbt_package/macros")
+    shipped = {p.relative_to(shipped_root): p.read_text() for p in shipped_root.rglob("*.sql")}
     assert installed and installed == shipped

@@ -3,6 +3,11 @@
 <adapter>", and an implementation per supported engine.  A forgotten implementation then
 stops a run on a new engine with a clear error instead of sending it Postgres SQL.
 
+Where each lives: the wrapper and its `default__` side by side in the file of their role
+(phases/, backups/, journal/, overrides/, or the shared helpers at the root), and every
+`<engine>__` body in its engine's own file(s): macros/engines/<engine>.sql or
+macros/engines/<engine>/*.sql.  Adding an engine adds its file there.
+
 Read from the .sql files as text: no dbt run needed."""
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import pytest
 from sagaz_dbt.engines.base import ENGINE_MODULES
 
 MACROS = Path(__file__).resolve().parents[2] / "macros"
+ENGINE_DIR = MACROS / "engines"
 
 _MACRO = re.compile(r"{%-?\s*macro\s+(\w+)\s*\((.*?)\)\s*-?%}(.*?){%-?\s*endmacro\s*-?%}", re.S)
 _DISPATCH = re.compile(r"""adapter\.dispatch\(\s*'(\w+)'\s*,\s*'sagaz_dbt'\s*\)""")
@@ -48,9 +54,22 @@ def macros() -> dict[str, tuple[str, str, Path]]:
     for path in sorted(MACROS.rglob("*.sql")):
         for match in _MACRO.finditer(path.read_text()):
             name = match.group(1)
-            assert name not in found, f"macro {name} is defined twice ({found[name][2].name}, {path.name})"
+            assert name not in found, f"macro {name} is defined twice ({_rel(found[name][2])}, {_rel(path)})"
             found[name] = (match.group(2), match.group(3), path)
     return found
+
+
+def _rel(path: Path) -> str:
+    return path.relative_to(MACROS).as_posix()
+
+
+def engine_of_file(path: Path) -> str | None:
+    """The engine a file under macros/engines/ belongs to (engines/<e>.sql, engines/<e>/...),
+    none for the files outside it."""
+    if not path.is_relative_to(ENGINE_DIR):
+        return None
+    rel = path.relative_to(ENGINE_DIR)
+    return rel.parts[0] if len(rel.parts) > 1 else rel.stem
 
 
 def dispatched() -> dict[str, list[str]]:
@@ -130,3 +149,41 @@ def test_reads_never_write(name: str) -> None:
 
 def _without_comments(body: str) -> str:
     return re.sub(r"{#.*?#}", "", body, flags=re.S)
+
+
+def test_every_engine_folder_is_a_known_engine() -> None:
+    files = sorted(ENGINE_DIR.rglob("*.sql"))
+    assert files
+    assert {engine_of_file(p) for p in files} <= set(ENGINES), [_rel(p) for p in files]
+
+
+def test_every_engine_body_lives_in_its_engine_file() -> None:
+    """`<engine>__X` (a dispatched body, a whole Spark phase, an engine-only helper, an
+    override of dbt's own `<engine>__` macro) is found in macros/engines/<engine>..., and
+    nowhere else: the engine's files hold all it does differently."""
+    misplaced = []
+    for name, (_, _, path) in macros().items():
+        m = _PREFIX.match(name)
+        if m is not None and m.group(1) in ENGINES and engine_of_file(path) != m.group(1):
+            misplaced.append(f"{name} in {_rel(path)}")
+    assert misplaced == []
+
+
+def test_no_wrapper_or_default_lives_in_an_engine_file() -> None:
+    """The wrapper (the macro calling adapter.dispatch) and its default__ describe the
+    operation for every engine: they stay out of macros/engines/."""
+    found = macros()
+    misplaced = [
+        f"{name} in {_rel(found[name][2])}"
+        for name in [*dispatched(), *(n for n in found if n.startswith("default__"))]
+        if engine_of_file(found[name][2]) is not None
+    ]
+    assert misplaced == []
+
+
+@pytest.mark.parametrize("op", sorted(dispatched()))
+def test_the_default_sits_beside_its_wrapper(op: str) -> None:
+    found = macros()
+    assert found[f"default__{op}"][2] == found[op][2], (
+        f"default__{op} is in {_rel(found[f'default__{op}'][2])}, its wrapper in {_rel(found[op][2])}"
+    )

@@ -40,7 +40,7 @@ def test_a_member_is_its_text_everywhere() -> None:
 def test_the_unfinished_statuses_are_the_ones_the_plain_dbt_guard_refuses() -> None:
     from pathlib import Path
 
-    guard = (Path(__file__).resolve().parents[2] / "macros" / "guard.sql").read_text()
+    guard = (Path(__file__).resolve().parents[2] / "macros" / "phases" / "guard.sql").read_text()
     listed = "(" + ", ".join(f"'{s.value}'" for s in UNFINISHED) + ")"
     assert f"status in {listed}" in guard
 

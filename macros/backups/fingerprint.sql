@@ -45,30 +45,6 @@
   {%- do exceptions.raise_compiler_error("sagaz-dbt: fingerprint_sql is not implemented for " ~ adapter.type()) -%}
 {%- endmacro %}
 
-{% macro postgres__fingerprint_sql(database, schema, identifier, is_view) -%}
-  select '{"id": "' || c.relkind::text || ':' || c.oid::text || ':' || c.relfilenode::text || ':'
-         || coalesce((select r.xmin::text from pg_catalog.pg_rewrite r where r.ev_class = c.oid and r.rulename = '_RETURN'), '')
-         || '", "xid": ' || (txid_current() % 4294967296)::text || '}'
-  from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-  where n.nspname = {{ sagaz_dbt.sql_string(schema) }} and c.relname = {{ sagaz_dbt.sql_string(identifier) }}
-{%- endmacro %}
-
-{% macro duckdb__fingerprint_sql(database, schema, identifier, is_view) -%}
-  {%- set where -%}
-    database_name = {{ sagaz_dbt.sql_string(database) }} and schema_name = {{ sagaz_dbt.sql_string(schema) }}
-  {%- endset -%}
-  {%- if is_view -%}
-    select '{"id": "view:' || md5(sql) || '"}' from duckdb_views()
-    where {{ where }} and view_name = {{ sagaz_dbt.sql_string(identifier) }}
-  {%- else -%}
-    {%- set relation = api.Relation.create(database=database, schema=schema, identifier=identifier, type='table') -%}
-    select '{"id": "table:' || md5(t.sql) || ':' || r.n::varchar || ':' || r.h::varchar || '"}'
-    from duckdb_tables() t,
-         (select count(*) as n, coalesce(sum(hash(sagaz_fp_row)), 0) as h from {{ relation }} as sagaz_fp_row) r
-    where {{ where }} and t.table_name = {{ sagaz_dbt.sql_string(identifier) }}
-  {%- endif -%}
-{%- endmacro %}
-
 
 {% macro add_fingerprints(steps, armed) -%}
   {#- Arming: the fingerprint of every relation that exists before the run, into its
@@ -105,23 +81,6 @@
 
 {% macro default__fingerprint_still_holds(relation, recorded) -%}
   {%- do exceptions.raise_compiler_error("sagaz-dbt: fingerprint_still_holds is not implemented for " ~ adapter.type()) -%}
-{%- endmacro %}
-
-{% macro duckdb__fingerprint_still_holds(relation, recorded) -%}
-  {#- DuckDB's fingerprint id is the content itself: an equal id is all there is to check. -#}
-  {{- return(true) -}}
-{%- endmacro %}
-
-{% macro postgres__fingerprint_still_holds(relation, recorded) -%}
-  {#- Same OID and file: was a row written after the recorded transaction?  (age() compares
-      transaction ids across wraparound; frozen rows are the oldest of all.) -#}
-  {%- if relation.is_view or recorded.get('xid') is none -%}
-    {{- return(true) -}}
-  {%- endif -%}
-  {%- set sql -%}
-    select exists (select 1 from {{ relation }} as r where age(r.xmin) < age({{ sagaz_dbt.sql_string(recorded.xid) }}::xid))
-  {%- endset -%}
-  {{- return(not run_query(sql).rows[0][0]) -}}
 {%- endmacro %}
 
 

@@ -126,11 +126,11 @@
 {%- endmacro %}
 
 {% macro spark__journal_table_sql(relation, columns) -%}
-  {%- do exceptions.raise_compiler_error("sagaz-dbt: the Spark journal is append-only (macros/spark/journal.sql); journal_table_sql is not used on spark") -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: the Spark journal is append-only (macros/engines/spark/journal.sql); journal_table_sql is not used on spark") -%}
 {%- endmacro %}
 
 {% macro spark__journal_add_column_sql(relation, name, type, if_not_exists=true) -%}
-  {%- do exceptions.raise_compiler_error("sagaz-dbt: the Spark journal is append-only (macros/spark/journal.sql); journal_add_column_sql is not used on spark") -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: the Spark journal is append-only (macros/engines/spark/journal.sql); journal_add_column_sql is not used on spark") -%}
 {%- endmacro %}
 
 {% macro spark__set_schema_sql(relation, schema) -%}

@@ -177,11 +177,7 @@
   {%- endfor -%}
   {%- for step in (steps | reject('in', views) | list) + views -%}
     {%- set action = sagaz_dbt.spark_restore_step(step, memo) -%}
-    {%- if action == 'missing' and accept_missing -%}
-      {%- set action = 'missing (accepted)' -%}
-    {%- elif action == 'missing' -%}
-      {%- do sagaz_dbt.refuse_missing(step, run_id) -%}
-    {%- endif -%}
+    {%- set action = sagaz_dbt.accept_or_refuse_missing(action, step, run_id, accept_missing) -%}
     {%- do actions.update({step.seq: action}) -%}
   {%- endfor -%}
   {%- do sagaz_dbt.spark_set_all_steps_status(database, schema, run_id, 'compensated') -%}

@@ -46,21 +46,6 @@
 {%- endmacro %}
 
 
-{% macro postgres__get_relations() -%}
-  {#-
-    dbt-postgres links each cached table to the views that read it, so that dropping the
-    table drops the views from its cache (mirroring DROP ... CASCADE).  Our kept backups are
-    never dropped during the run, so those views stay in the database; without links dbt's
-    cache keeps them too, and a view model downstream of a rebuilt table is replaced
-    normally instead of failing with "relation already exists".
-  -#}
-  {%- if sagaz_dbt.is_armed() -%}
-    {{- return([]) -}}
-  {%- endif -%}
-  {{- return(dbt.postgres__get_relations()) -}}
-{%- endmacro %}
-
-
 {% macro drop_relation(relation) -%}
   {#-
     dbt drops a seed's table before a full-refresh reload with DROP ... CASCADE.  On Postgres
@@ -81,30 +66,6 @@
 
 {% macro default__drop_or_keep(relation) -%}
   {%- do exceptions.raise_compiler_error("sagaz-dbt: drop_or_keep is not implemented for " ~ adapter.type()) -%}
-{%- endmacro %}
-
-{% macro duckdb__drop_or_keep(relation) -%}
-  {#- DuckDB binds views by name: no view follows a dropped seed's identity; the seed is copied. -#}
-  {{- return(adapter.dispatch('drop_relation', 'dbt')(relation)) -}}
-{%- endmacro %}
-
-{% macro postgres__drop_or_keep(relation) -%}
-  {%- set name = relation.identifier or '' -%}
-  {%- if sagaz_dbt.is_armed() and name and 'sagaz' not in name
-        and not name.endswith('__dbt_backup') and not name.endswith('__dbt_tmp') -%}
-    {%- set kept = sagaz_dbt.kept_relation(relation) -%}
-    {#- Only a relation this run armed (a step) may be kept: anything else (a test's audit
-        table, a temporary relation) would become a backup no journal entry knows of. -#}
-    {%- set home = sagaz_dbt.kept_home(kept) -%}
-    {%- if sagaz_dbt.is_journaled_backup(kept)
-          and sagaz_dbt.find_relation(kept.database, kept.schema, kept.identifier) is none
-          and sagaz_dbt.find_relation(home.database, home.schema, home.identifier) is none -%}
-      {{- log("sagaz-dbt: keeping " ~ relation ~ " as " ~ home ~ " instead of dropping it") -}}
-      {%- do adapter.dispatch('rename_relation', 'dbt')(relation, kept) -%}
-      {{- return(sagaz_dbt.move_kept(kept.incorporate(type=relation.type), home)) -}}
-    {%- endif -%}
-  {%- endif -%}
-  {{- return(adapter.dispatch('drop_relation', 'dbt')(relation)) -}}
 {%- endmacro %}
 
 

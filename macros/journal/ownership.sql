@@ -33,14 +33,6 @@
   {{- exceptions.raise_compiler_error("sagaz-dbt: db_epoch is not implemented for " ~ adapter.type()) -}}
 {%- endmacro %}
 
-{% macro postgres__db_epoch() -%}
-  {{- return("extract(epoch from clock_timestamp())::double precision") -}}
-{%- endmacro %}
-
-{% macro duckdb__db_epoch() -%}
-  {{- return("epoch(current_timestamp)::double") -}}
-{%- endmacro %}
-
 
 {% macro journal_set_owner(database, schema, run_id, owner) -%}
   {%- set runs = sagaz_dbt.journal_relation(database, schema, 'sagaz_runs') -%}

@@ -59,20 +59,6 @@
   {%- do exceptions.raise_compiler_error("sagaz-dbt: analyze_keys is not implemented for " ~ adapter.type()) -%}
 {%- endmacro %}
 
-{% macro duckdb__analyze_keys(relation) -%}
-  {#- DuckDB plans without collected statistics: nothing to do. -#}
-{%- endmacro %}
-
-{% macro postgres__analyze_keys(relation) -%}
-  {#- A table created a moment ago has no statistics: Postgres would guess thousands of
-      keys and scan the whole target instead of using its index for the one partition the
-      batch holds.  ANALYZE of a few rows costs a millisecond, and is allowed in a
-      transaction; the restore reads the same (committed) statistics. -#}
-  {%- call statement('sagaz_analyze_keys', auto_begin=True) -%}
-    analyze {{ relation }}
-  {%- endcall -%}
-{%- endmacro %}
-
 
 {% macro backup_touched_rows(key_columns, copy_identifier, keys_identifier) -%}
   {%- if not sagaz_dbt.is_armed() or should_full_refresh() -%}
@@ -177,37 +163,10 @@
   {%- do exceptions.raise_compiler_error("sagaz-dbt: drop_added_columns is not implemented for " ~ adapter.type()) -%}
 {%- endmacro %}
 
-{% macro postgres__drop_added_columns(relation, columns, step, script) -%}
-  {%- do sagaz_dbt.queue_drop_columns(relation, columns, script) -%}
-{%- endmacro %}
-
 {% macro queue_drop_columns(relation, columns, script) -%}
   {#- Engine-neutral (standard ALTER TABLE ... DROP COLUMN, quoted by the adapter): shared
-      by the postgres__ and duckdb__ implementations above and below. -#}
+      by the postgres__ and duckdb__ implementations (engines/postgres.sql, engines/duckdb.sql). -#}
   {%- for name in columns -%}
     {%- do script.append('alter table ' ~ relation ~ ' drop column ' ~ adapter.quote(name)) -%}
   {%- endfor -%}
-{%- endmacro %}
-
-{% macro duckdb__drop_added_columns(relation, columns, step, script) -%}
-  {#- DuckDB adds a column to a table that has a secondary index, but drops none ("Cannot
-      alter entry ... because there are entries that depend on it"): drop the indexes first,
-      then recreate the pre-run ones, before any row is deleted or re-inserted (a unique
-      index created after a delete and re-insert of the same key fails at commit). -#}
-  {%- set sql -%}
-    select index_name from duckdb_indexes()
-    where database_name = {{ sagaz_dbt.sql_string(relation.database) }}
-      and schema_name = {{ sagaz_dbt.sql_string(relation.schema) }}
-      and table_name = {{ sagaz_dbt.sql_string(relation.identifier) }}
-    order by index_name
-  {%- endset -%}
-  {%- set names = run_query(sql).columns[0].values() | list -%}
-  {%- for name in names -%}
-    {%- set index = api.Relation.create(database=relation.database, schema=relation.schema, identifier=name) -%}
-    {%- do script.append('drop index ' ~ index) -%}
-  {%- endfor -%}
-  {%- do sagaz_dbt.queue_drop_columns(relation, columns, script) -%}
-  {%- if names -%}
-    {%- do sagaz_dbt.recreate_indexes(step, script) -%}
-  {%- endif -%}
 {%- endmacro %}

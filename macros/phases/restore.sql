@@ -138,11 +138,7 @@
       {%- do sagaz_dbt.release_step(step, script) -%}
       {%- set action = 'untouched' -%}
     {%- endif -%}
-    {%- if action == 'missing' and accept_missing -%}
-      {%- set action = 'missing (accepted)' -%}
-    {%- elif action == 'missing' -%}
-      {%- do sagaz_dbt.refuse_missing(step, run_id) -%}
-    {%- endif -%}
+    {%- set action = sagaz_dbt.accept_or_refuse_missing(action, step, run_id, accept_missing) -%}
     {%- do actions.update({step.seq: action}) -%}
   {%- endfor -%}
   {%- for step in recreated | reverse -%}
@@ -156,6 +152,18 @@
   {{- return(actions) -}}
 {%- endmacro %}
 
+
+{% macro accept_or_refuse_missing(action, step, run_id, accept_missing) -%}
+  {#- The one decision on a step whose restore found it 'missing' (it existed before the
+      run, and neither it nor its backup exists now), for every engine's compensation:
+      reported as accepted under `recover --accept-missing`, otherwise the rollback stops. -#}
+  {%- if action == 'missing' and accept_missing -%}
+    {{- return('missing (accepted)') -}}
+  {%- elif action == 'missing' -%}
+    {%- do sagaz_dbt.refuse_missing(step, run_id) -%}
+  {%- endif -%}
+  {{- return(action) -}}
+{%- endmacro %}
 
 {% macro refuse_missing(step, run_id) -%}
   {%- do exceptions.raise_compiler_error(
@@ -232,12 +240,4 @@
 
 {% macro default__drop_empty_schema(schema_relation) -%}
   {%- do exceptions.raise_compiler_error("sagaz-dbt: drop_empty_schema is not implemented for " ~ adapter.type()) -%}
-{%- endmacro %}
-
-{% macro postgres__drop_empty_schema(schema_relation) -%}
-  drop schema {{ schema_relation.include(database=False) }}
-{%- endmacro %}
-
-{% macro duckdb__drop_empty_schema(schema_relation) -%}
-  drop schema {{ schema_relation }}
 {%- endmacro %}

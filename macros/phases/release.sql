@@ -78,42 +78,6 @@
   {%- do exceptions.raise_compiler_error("sagaz-dbt: dependent_views_of is not implemented for " ~ adapter.type()) -%}
 {%- endmacro %}
 
-{% macro duckdb__dependent_views_of(database, pairs) -%}
-  {#- DuckDB binds views by name: none follows a renamed table, none needs re-pointing. -#}
-  {{- return([]) -}}
-{%- endmacro %}
-
-{% macro postgres__dependent_views_of(database, pairs) -%}
-  {%- set rows = [] -%}
-  {%- set memo = {} -%}
-  {%- for p in pairs -%}
-    {%- set rel = sagaz_dbt.find_relation(database, p.schema, p.identifier, memo) -%}
-    {%- if rel is not none and sagaz_dbt.find_relation(database, p.get('target_schema') or p.schema, p.target, memo) is not none -%}
-      {%- do rows.append('(' ~ p.seq ~ ', ' ~ sagaz_dbt.sql_string(rel.render()) ~ '::regclass::oid)') -%}
-    {%- endif -%}
-  {%- endfor -%}
-  {%- if not rows -%}
-    {{- return([]) -}}
-  {%- endif -%}
-  {%- set sql -%}
-    with sagaz_pairs(seq, relid) as (values {{ rows | join(', ') }})
-    select distinct p.seq, dep_ns.nspname as view_schema, dep.relname as view_name, dep.relkind::text as kind,
-           pg_get_viewdef(dep.oid) as definition
-    from sagaz_pairs p
-    join pg_depend d on d.refobjid = p.relid and d.classid = 'pg_rewrite'::regclass
-    join pg_rewrite r on r.oid = d.objid
-    join pg_class dep on dep.oid = r.ev_class
-    join pg_namespace dep_ns on dep_ns.oid = dep.relnamespace
-    where dep.oid <> d.refobjid
-    order by 1, 2, 3
-  {%- endset -%}
-  {%- set out = [] -%}
-  {%- for row in run_query(sql).rows -%}
-    {%- do out.append({'seq': row[0], 'schema': row[1], 'name': row[2], 'kind': row[3], 'definition': row[4]}) -%}
-  {%- endfor -%}
-  {{- return(out) -}}
-{%- endmacro %}
-
 
 {% macro drop_empty_backup_schemas(steps) -%}
   {#- The run's backup schemas (naming.sql) that hold nothing any more.  Called in a

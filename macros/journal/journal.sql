@@ -71,14 +71,6 @@
   {%- do exceptions.raise_compiler_error("sagaz-dbt: create_journal_schema is not implemented for " ~ adapter.type()) -%}
 {%- endmacro %}
 
-{% macro postgres__create_journal_schema(schema_relation) -%}
-  create schema if not exists {{ schema_relation.include(database=False) }}
-{%- endmacro %}
-
-{% macro duckdb__create_journal_schema(schema_relation) -%}
-  create schema if not exists {{ schema_relation }}
-{%- endmacro %}
-
 
 {% macro journal_table_sql(relation, columns) -%}
   {#- CREATE TABLE IF NOT EXISTS for one journal table; `columns`: [(name, type, not null)]. -#}
@@ -87,14 +79,6 @@
 
 {% macro default__journal_table_sql(relation, columns) -%}
   {%- do exceptions.raise_compiler_error("sagaz-dbt: journal_table_sql is not implemented for " ~ adapter.type()) -%}
-{%- endmacro %}
-
-{% macro postgres__journal_table_sql(relation, columns) -%}
-  {{- return(sagaz_dbt.standard_journal_table_sql(relation, columns)) -}}
-{%- endmacro %}
-
-{% macro duckdb__journal_table_sql(relation, columns) -%}
-  {{- return(sagaz_dbt.standard_journal_table_sql(relation, columns)) -}}
 {%- endmacro %}
 
 {% macro standard_journal_table_sql(relation, columns) -%}
@@ -115,14 +99,6 @@
 
 {% macro default__journal_add_column_sql(relation, name, type, if_not_exists) -%}
   {%- do exceptions.raise_compiler_error("sagaz-dbt: journal_add_column_sql is not implemented for " ~ adapter.type()) -%}
-{%- endmacro %}
-
-{% macro postgres__journal_add_column_sql(relation, name, type, if_not_exists) -%}
-  {{- return(sagaz_dbt.standard_add_column_sql(relation, name, type, if_not_exists)) -}}
-{%- endmacro %}
-
-{% macro duckdb__journal_add_column_sql(relation, name, type, if_not_exists) -%}
-  {{- return(sagaz_dbt.standard_add_column_sql(relation, name, type, if_not_exists)) -}}
 {%- endmacro %}
 
 {% macro standard_add_column_sql(relation, name, type, if_not_exists) -%}

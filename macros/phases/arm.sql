@@ -85,62 +85,14 @@
   {%- do exceptions.raise_compiler_error("sagaz-dbt: index_ddl_by_table is not implemented for " ~ adapter.type()) -%}
 {%- endmacro %}
 
-{% macro postgres__index_ddl_by_table(steps) -%}
-  {#- Postgres indexes stay attached to a renamed table, so a swap back keeps them. -#}
-  {{- return({}) -}}
-{%- endmacro %}
-
-{% macro duckdb__index_ddl_by_table(steps) -%}
-  {#- dbt-duckdb drops a table's indexes before renaming it (DuckDB refuses to rename an
-      indexed table), so the kept backup has none: remember them to rebuild on restore.
-      One catalog query for the whole run, keyed by table_key. -#}
-  {%- if not steps -%}
-    {{- return({}) -}}
-  {%- endif -%}
-  {%- set databases = steps | map(attribute='database') | unique | list -%}
-  {%- set schemas = steps | map(attribute='schema') | unique | list -%}
-  {%- set sql -%}
-    select lower(database_name || '.' || schema_name || '.' || table_name) as table_key, sql
-    from duckdb_indexes()
-    where database_name in ({% for d in databases %}{{ sagaz_dbt.sql_string(d) }}{{ ', ' if not loop.last }}{% endfor %})
-      and schema_name in ({% for s in schemas %}{{ sagaz_dbt.sql_string(s) }}{{ ', ' if not loop.last }}{% endfor %})
-      and sql is not null
-    order by table_key, index_name
-  {%- endset -%}
-  {%- set out = {} -%}
-  {%- for row in run_query(sql).rows -%}
-    {%- do out.setdefault(row[0], []).append(row[1]) -%}
-  {%- endfor -%}
-  {{- return(out) -}}
-{%- endmacro %}
-
 
 {% macro view_ddl(relation) -%}
   {#- The statement that re-creates the view `relation` as it is now. -#}
   {{- return(adapter.dispatch('view_ddl', 'sagaz_dbt')(relation)) -}}
 {%- endmacro %}
 
-{% macro postgres__view_ddl(relation) -%}
-  {#- Postgres moves a kept view to the backup schema instead (it is never asked today);
-      given for the engine contract, from the catalog's own definition. -#}
-  {%- set sql -%}
-    select pg_get_viewdef(to_regclass({{ sagaz_dbt.sql_string(relation.include(database=False).render()) }}), true)
-  {%- endset -%}
-  {{- return('create view ' ~ relation.include(database=False).render() ~ ' as ' ~ run_query(sql).columns[0].values()[0]) -}}
-{%- endmacro %}
-
 {% macro default__view_ddl(relation) -%}
   {%- do exceptions.raise_compiler_error("sagaz-dbt: view_ddl is not implemented for " ~ adapter.type()) -%}
-{%- endmacro %}
-
-{% macro duckdb__view_ddl(relation) -%}
-  {%- set sql -%}
-    select sql from duckdb_views()
-    where database_name = {{ sagaz_dbt.sql_string(relation.database) }}
-      and schema_name = {{ sagaz_dbt.sql_string(relation.schema) }}
-      and view_name = {{ sagaz_dbt.sql_string(relation.identifier) }}
-  {%- endset -%}
-  {{- return(run_query(sql).columns[0].values()[0]) -}}
 {%- endmacro %}
 
 
@@ -153,21 +105,6 @@
   {%- do exceptions.raise_compiler_error("sagaz-dbt: table_ddl is not implemented for " ~ adapter.type()) -%}
 {%- endmacro %}
 
-{% macro postgres__table_ddl(relation) -%}
-  {#- Never asked: dbt-postgres rebuilds no table in place (postgres__rebuilt_in_place). -#}
-  {{- return(none) -}}
-{%- endmacro %}
-
-{% macro duckdb__table_ddl(relation) -%}
-  {%- set sql -%}
-    select sql from duckdb_tables()
-    where database_name = {{ sagaz_dbt.sql_string(relation.database) }}
-      and schema_name = {{ sagaz_dbt.sql_string(relation.schema) }}
-      and table_name = {{ sagaz_dbt.sql_string(relation.identifier) }}
-  {%- endset -%}
-  {{- return(run_query(sql).columns[0].values()[0]) -}}
-{%- endmacro %}
-
 
 {% macro rebuilt_in_place(relation) -%}
   {#- Whether dbt's adapter rebuilds this table in place instead of the rename swap. -#}
@@ -176,15 +113,6 @@
 
 {% macro default__rebuilt_in_place(relation) -%}
   {%- do exceptions.raise_compiler_error("sagaz-dbt: rebuilt_in_place is not implemented for " ~ adapter.type()) -%}
-{%- endmacro %}
-
-{% macro postgres__rebuilt_in_place(relation) -%}
-  {{- return(false) -}}
-{%- endmacro %}
-
-{% macro duckdb__rebuilt_in_place(relation) -%}
-  {#- dbt-duckdb drops and recreates a table with foreign keys instead of swapping it. -#}
-  {{- return('foreign_key' in adapter.existing_key_constraint_types(relation)) -}}
 {%- endmacro %}
 
 

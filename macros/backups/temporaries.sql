@@ -18,38 +18,6 @@
   {%- do exceptions.raise_compiler_error("sagaz-dbt: dbt_temporaries is not implemented for " ~ adapter.type()) -%}
 {%- endmacro %}
 
-{% macro postgres__dbt_temporaries(steps) -%}
-  {#- dbt-postgres's temporaries are session temporary tables: they die with the session. -#}
-  {{- return(none) -}}
-{%- endmacro %}
-
-{% macro duckdb__dbt_temporaries(steps) -%}
-  {%- if not steps -%}
-    {{- return([]) -}}
-  {%- endif -%}
-  {%- set databases = steps | map(attribute='database') | unique | list -%}
-  {%- set sql -%}
-    select database_name, schema_name, table_name,
-           regexp_extract(table_name, '^(.*)__dbt_tmp[0-9]{20}$', 1) as base
-    from duckdb_tables()
-    where not temporary
-      and database_name in ({% for d in databases %}{{ sagaz_dbt.sql_string(d) }}{{ ', ' if not loop.last }}{% endfor %})
-      and regexp_matches(table_name, '__dbt_tmp[0-9]{20}$')
-    order by 1, 2, 3
-  {%- endset -%}
-  {%- set owners = [] -%}
-  {%- for step in steps -%}
-    {%- do owners.append((step.database ~ '.' ~ step.identifier) | lower) -%}
-  {%- endfor -%}
-  {%- set out = [] -%}
-  {%- for row in run_query(sql).rows -%}
-    {%- if ((row[0] ~ '.' ~ row[3]) | lower) in owners -%}
-      {%- do out.append([row[0], row[1], row[2]]) -%}
-    {%- endif -%}
-  {%- endfor -%}
-  {{- return(out) -}}
-{%- endmacro %}
-
 
 {% macro drop_new_temporaries(steps, script) -%}
   {#- Queue the drop of the dbt temporaries of `steps` (journal rows) that did not exist

@@ -68,28 +68,6 @@
   {%- do exceptions.raise_compiler_error("sagaz-dbt: shadow_view_definitions is not implemented for " ~ adapter.type()) -%}
 {%- endmacro %}
 
-{% macro postgres__shadow_view_definitions(database, schema, identifiers) -%}
-  {#- Postgres views bind to OIDs: a published view follows the renamed shadows by itself,
-      so none is re-created (isolation.py asks only engines whose views bind by name). -#}
-  {{- return({}) -}}
-{%- endmacro %}
-
-{% macro duckdb__shadow_view_definitions(database, schema, identifiers) -%}
-  {%- if not identifiers -%}{{- return({}) -}}{%- endif -%}
-  {%- set names = [] -%}
-  {%- for i in identifiers -%}{%- do names.append(sagaz_dbt.sql_string(i)) -%}{%- endfor -%}
-  {%- set sql -%}
-    select view_name, sql from duckdb_views()
-    where database_name = {{ sagaz_dbt.sql_string(database) }} and schema_name = {{ sagaz_dbt.sql_string(schema) }}
-      and view_name in ({{ names | join(', ') }})
-  {%- endset -%}
-  {%- set out = {} -%}
-  {%- for row in run_query(sql).rows -%}
-    {%- do out.update({row[0]: row[1]}) -%}
-  {%- endfor -%}
-  {{- return(out) -}}
-{%- endmacro %}
-
 
 {% macro publish_run(database, schema, run_id, steps, views) -%}
   {#- The publish's renames, in the caller's transaction, in DAG order: each production
