@@ -87,7 +87,7 @@ class RunStatus(Text):
     ROLLED_BACK = "rolled_back"
 
 
-#: Statuses of a run that a crash interrupted: recovery finishes them (macros/guard.sql
+#: Statuses of a run that a crash interrupted: recovery finishes them (macros/phases/guard.sql
 #: lists the same four for plain dbt).
 UNFINISHED = [RunStatus.ARMING, RunStatus.BUILDING, RunStatus.COMMITTING, RunStatus.COMPENSATING]
 
@@ -135,7 +135,7 @@ class Phase(Text):
 
 class BackupKind(Text):
     """How one step's pre-run state is kept (`Snapshot.kind`; a row-level kind is also the
-    journal detail's `mode`, read by macros/rows.sql).  Stored text: never change a value."""
+    journal detail's `mode`, read by macros/backups/rows.sql).  Stored text: never change a value."""
 
     SWAP = "swap"  # nothing to arm: dbt's own backup rename is kept (zero copy)
     COPY = "copy"  # the whole table is copied before the run
@@ -150,7 +150,7 @@ class BackupKind(Text):
 
     @property
     def restores_rows(self) -> bool:
-        """Restored by deleting and re-inserting the rows its copy covers (macros/rows.sql)."""
+        """Restored by deleting and re-inserting the rows its copy covers (macros/backups/rows.sql)."""
         return self in (BackupKind.KEYS, BackupKind.CURRENT, BackupKind.WINDOW)
 
     @property

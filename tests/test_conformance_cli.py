@@ -188,7 +188,7 @@ _NORMALISE = [
     (re.compile(r"\d+(\.\d+)? ?(s|seconds)\b"), "<t>"),  # durations
     (re.compile(r"\b\d+ of (\d+)\b"), r"N of \1"),  # node numbering follows thread scheduling
     (re.compile(r"\b\d+ macros\b"), "<n> macros"),  # by design: sagaz-dbt's package adds macros
-    # by design: the package's on-run-start guard (macros/guard.sql) is a project hook that dbt
+    # by design: the package's on-run-start guard (macros/phases/guard.sql) is a project hook that dbt
     # counts when it parses the project itself (passed-through commands, retry)
     (re.compile(r"\b1 operation, "), ""),
     (re.compile(r"\b1 project hook, "), ""),

@@ -160,7 +160,7 @@ def strip_own_macros_file(path: Path, since: float | None = None) -> None:
         return
     for uid in own:
         del macros[uid]
-    for uid in own_nodes:  # the guard's on-run-start hook (macros/guard.sql)
+    for uid in own_nodes:  # the guard's on-run-start hook (macros/phases/guard.sql)
         del nodes[uid]
         for graph in ("parent_map", "child_map"):
             links = document.get(graph)

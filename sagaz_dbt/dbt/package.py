@@ -23,7 +23,7 @@ version: '0.1.0'
 config-version: 2
 require-dbt-version: [">=1.11.0", "<1.12.0"]
 macro-paths: ["macros"]
-# Stops plain dbt on a target with an unfinished sagaz-dbt run (macros/guard.sql).  The
+# Stops plain dbt on a target with an unfinished sagaz-dbt run (macros/phases/guard.sql).  The
 # test keeps a stale partial-parse cache harmless once `dbt deps` has removed this folder.
 on-run-start: ["{{ sagaz_dbt.guard_sql() if sagaz_dbt is defined else '' }}"]
 """
@@ -100,7 +100,7 @@ def install(project_dir: Path) -> Path:
     macros_dest.mkdir(parents=True, exist_ok=True)
     _write_if_changed(dest / "dbt_project.yml", _PROJECT_YML)
     source = macro_source_dir()
-    # Engine folders too (macros/spark/): dbt reads macro paths recursively.
+    # Engine folders too (macros/engines/spark/): dbt reads macro paths recursively.
     wanted = {p.relative_to(source) for p in source.rglob("*.sql")}
     for rel in wanted:
         (macros_dest / rel).parent.mkdir(parents=True, exist_ok=True)

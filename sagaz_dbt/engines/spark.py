@@ -1,6 +1,6 @@
 """Apache Spark through dbt-spark: no transactions, views bound by name, parquet tables.
 
-What dbt-spark does, and what sagaz-dbt does about it (macros/spark/):
+What dbt-spark does, and what sagaz-dbt does about it (macros/engines/spark/):
 
 - No DDL is transactional and `commit()` is a no-op: a phase is not one transaction but a
   sequence of steps, each durable when its statement returns.  The journal records each
@@ -36,7 +36,7 @@ ENGINE = Engine(
     adapter_type="spark",
     transactional_ddl=False,
     views_bind_to=ViewBinding.NAME,
-    identifier_max_bytes=256,  # the Hive metastore's TBL_NAME column (macros/spark/catalog.sql)
+    identifier_max_bytes=256,  # the Hive metastore's TBL_NAME column (macros/engines/spark/catalog.sql)
     sqlglot_dialect="spark",
     rebuilds_tables_by=TableRebuild.DROP_CREATE,
     rebuilds_foreign_key_tables_in_place=False,

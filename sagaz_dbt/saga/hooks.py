@@ -52,7 +52,7 @@ def inject(manifest: Any, records: list[StepRecord], journal: tuple[str, str] | 
     from dbt.artifacts.resources.v1.config import Hook
 
     injected = InjectedHooks(manifest)
-    # The package's on-run-start guard (macros/guard.sql) is for plain dbt; in a sagaz-dbt
+    # The package's on-run-start guard (macros/phases/guard.sql) is for plain dbt; in a sagaz-dbt
     # run it would only add a hook line to dbt's output and run_results.json.
     for uid in [u for u, n in manifest.nodes.items() if u.startswith(f"operation.{PACKAGE_NAME}.")]:
         injected.hidden[uid] = manifest.nodes.pop(uid)

@@ -1,7 +1,7 @@
 """Isolation mode (`--isolation publish`): readers see the whole new run or the old warehouse.
 
 dbt builds and tests every selected node in a *shadow* relation next to its production
-relation (`__sagaz_shadow_<run token>__<identifier>`, macros/isolation.sql), and only a
+relation (`__sagaz_shadow_<run token>__<identifier>`, macros/phases/isolation.sql), and only a
 build in which every error-severity test passed is published, in one transaction: each
 production relation moves aside, its shadow takes its name, the moved-aside relations are
 dropped, and the journal marks the run committed.  A failed build only drops the shadows:

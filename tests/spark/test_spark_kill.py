@@ -1,7 +1,7 @@
 """Kill-and-recover on Spark: a run SIGKILLed at a phase leaves a state `sagaz-dbt recover`
 (in the next process) brings back exactly to the pre-run warehouse, with no sagaz relation
 left.  Without transactional DDL, this is what the journal-first ordering and the
-idempotent steps (macros/spark/phases.sql) are for.
+idempotent steps (macros/engines/spark/phases.sql) are for.
 
 Each process of the chain starts its own Spark session on a warehouse folder of its own
 (Derby admits one process per metastore): about 40 s of JVM each, so the chain is short.

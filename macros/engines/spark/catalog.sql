@@ -113,7 +113,7 @@
 
 
 {#- Operations that only the transactional engines' phases reach: Spark runs its own phases
-    (macros/spark/phases.sql, `Warehouse.call` prefers `spark__<phase>`), so each of these
+    (macros/engines/spark/phases.sql, `Warehouse.call` prefers `spark__<phase>`), so each of these
     says why it is never asked on Spark instead of running another engine's SQL. -#}
 
 {% macro spark__fingerprint_still_holds(relation, recorded) -%}
