@@ -27,6 +27,7 @@ from sagaz_dbt.dbt.artifacts import (
     strip_own_results_file,
 )
 from sagaz_dbt.errors import ProjectError, UsageError
+from sagaz_dbt.dbt.workers import WorkerPools
 from sagaz_dbt.runtime.faults import checkpoint
 from sagaz_dbt.vocabulary import NODE_FAILED_OR_ERRORED
 
@@ -80,6 +81,9 @@ class BuildOutcome:
     exception: BaseException | None
     results: list[Any]
     tracker: BuildTracker
+    #: The worker pools the invocation opened: stopped before a rollback when dbt left one
+    #: running (it stopped abnormally; see workers.py).
+    workers: WorkerPools = field(default_factory=WorkerPools)
 
     @property
     def touched(self) -> set[str]:
@@ -201,15 +205,19 @@ class DbtSession:
             callbacks=[*self._replay(), tracker, own_macros.on_event, *callbacks],
         )
         started = time.time()
+        pools = WorkerPools()
         try:
-            res = runner.invoke([self.args.command, *self.args.tokens, *self.extra_tokens])
+            with pools.recording():
+                res = runner.invoke([self.args.command, *self.args.tokens, *self.extra_tokens])
         finally:
             own_macros.restore()
             if self.args.command == "retry":  # it parsed again itself: not our manifest object
                 strip_own_macros_file(self._target_dir() / "manifest.json", since=started)
                 strip_own_results_file(self._target_dir() / "run_results.json", since=started)
         results = list(getattr(res.result, "results", None) or [])
-        return BuildOutcome(success=bool(res.success), exception=res.exception, results=results, tracker=tracker)
+        return BuildOutcome(
+            success=bool(res.success), exception=res.exception, results=results, tracker=tracker, workers=pools
+        )
 
 
     def _replay(self) -> list[Callable[[Any], None]]:
