@@ -75,6 +75,7 @@ def gc(args: Sequence[str], *, keep: int = 0, console: Console | None = None) ->
     out = events.console_for(args, console or report.console())
     with maintenance(args, out) as target:
         dropped = drop_old_backups(target, keep=keep, out=out)
+        sweep_backup_schemas(target)
     out.print(f"sagaz-dbt: dropped the backups of {dropped} run(s).")
     return dropped
 
@@ -89,3 +90,14 @@ def drop_old_backups(target: Target, keep: int, out: Console) -> int:
             Saga(target.warehouse, target.journal, run.run_id).drop_retained(steps)
             count += 1
     return count
+
+
+def sweep_backup_schemas(target: Target) -> None:
+    """The empty backup schemas of finished runs: a run drops its own right after its last
+    phase commits, so a crash at that moment leaves them (empty, harmless, sagaz-named).
+    A schema that still holds something (retained backups, anything put there by hand)
+    stays; runs that retain backups are left to `drop_old_backups`."""
+    for run in target.own_runs([RunStatus.COMMITTED, RunStatus.ROLLED_BACK]):
+        steps = target.steps(run.run_id)
+        if steps and not any(s.status == StepStatus.RETAINED for s in steps):
+            Saga(target.warehouse, target.journal, run.run_id).drop_backup_schemas(steps)

@@ -270,7 +270,7 @@ class Saga:
         if progress is not None:
             progress(len(ordered), len(ordered))
         outcome = SagaOutcome(self.run_id, RunStatus.ROLLED_BACK)
-        self._drop_backup_schemas(records)
+        self.drop_backup_schemas(records)
         outcome.warnings.extend(self._drop_created_schemas(records))
         outcome.steps = [StepOutcome(r, str(actions.get(r.seq, StepAction.UNTOUCHED.value))) for r in sorted(records, key=lambda r: r.seq)]
         outcome.warnings.extend(
@@ -314,10 +314,11 @@ class Saga:
             ]
         return []
 
-    def _drop_backup_schemas(self, records: list[StepRecord]) -> None:
+    def drop_backup_schemas(self, records: list[StepRecord]) -> None:
         """After a phase committed: drop the run's backup schemas that are empty now.  Best
         effort in its own transaction: a schema left (a crash, something put there by hand)
-        is sagaz-dbt's, holds no backup, and is never listed with the user's relations."""
+        is sagaz-dbt's, holds no backup, and is never listed with the user's relations;
+        `sagaz-dbt gc` sweeps the ones a crash left (commands/history.py)."""
         if not any(r.detail.get("kept_schema") or r.detail.get("backup_schema") for r in records):
             return
         try:
@@ -358,7 +359,7 @@ class Saga:
             ) from exc
         if keep_backups <= 0:
             _release_files(records)
-            self._drop_backup_schemas(records)
+            self.drop_backup_schemas(records)
         outcome.steps = [StepOutcome(r, str(actions.get(r.seq, ""))) for r in sorted(records, key=lambda r: r.seq)]
         return outcome
 
@@ -367,7 +368,7 @@ class Saga:
         with self.warehouse.transaction("sagaz_gc"):
             self._call("drop_retained_run", run_id=self.run_id, steps=[r.as_macro_arg() for r in records])
         _release_files(records)
-        self._drop_backup_schemas(records)
+        self.drop_backup_schemas(records)
 
     # -- views bound to OIDs (Postgres) ------------------------------------------------------
 
