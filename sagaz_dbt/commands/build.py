@@ -36,7 +36,7 @@ from sagaz_dbt.commands.history import drop_old_backups
 from sagaz_dbt.commands.recover import RECOVER_LATER, recover_before_build
 from sagaz_dbt.commands.target import ISOLATE_ENV, JOURNAL_ENV, Target, armed, open_target, still_owner
 from sagaz_dbt.saga.databases import refuse_other_databases
-from sagaz_dbt.errors import SagazError, TornWarehouseError, WarehouseError
+from sagaz_dbt.errors import SagazError, TornWarehouseError
 from sagaz_dbt.runtime.faults import checkpoint
 from sagaz_dbt.saga.hooks import inject as inject_hooks
 from sagaz_dbt.runtime.interrupts import interrupts_deferred, sigterm_as_interrupt
@@ -45,7 +45,7 @@ from sagaz_dbt.runtime.lock import PROCESS_LOCK, LockLostError, RunTakenOverErro
 from sagaz_dbt.dbt.options import split_args
 from sagaz_dbt.saga.plan import PlannedStep, make_plan, plan_for_command
 from sagaz_dbt.dbt.session import BuildOutcome, release_connections
-from sagaz_dbt.dbt.workers import STOP_TIMEOUT_SECONDS, cancel_open_queries
+from sagaz_dbt.dbt.workers import stop_before_rollback
 from sagaz_dbt.saga.saga import Saga, SagaOutcome
 from sagaz_dbt.vocabulary import Phase, RunOutcome, RunStatus
 
@@ -216,7 +216,7 @@ class _Build:
         # does (restoring an untouched relation from its copy changes nothing).
         touched = dbt.touched | _hook_relation_ids(plan) if dbt.exception is None else None
         if dbt.exception is not None:
-            _stop_dbt_workers(target, dbt, self.run_id)
+            stop_before_rollback(dbt.workers, dbt.exception, target.warehouse.adapter, self.run_id)
         self.emitters.compensating(target, records, dbt)
         still_owner(target, saga, out)
         with interrupts_deferred(out.print):
@@ -275,19 +275,6 @@ class _Build:
             if self.phase.changed_nothing:
                 out.print("No relation was changed.")
         return result
-
-
-def _stop_dbt_workers(target: Target, dbt: BuildOutcome, run_id: str) -> None:
-    """dbt stopped abnormally and left its worker pool running: stop it (cancel, join) before
-    restoring anything, so no node writes a relation after its rollback (see dbt/workers.py)."""
-    if dbt.workers.stop(cancel=lambda: cancel_open_queries(target.warehouse.adapter)):
-        return
-    raise WarehouseError(
-        f"dbt stopped ({dbt.exception}) and one of its worker threads was still running a node "
-        f"{STOP_TIMEOUT_SECONDS:.0f} s after its queries were cancelled: the rollback did not start, so as not "
-        f"to race it. The journal holds run {run_id}: `sagaz-dbt recover` finishes its rollback once this "
-        "process has ended."
-    )
 
 
 def _run_record(target: Target, run_id: str, command: str, args: Sequence[str]) -> RunRecord:

@@ -35,6 +35,7 @@ from sagaz_dbt.saga.hooks import inject as inject_hooks
 from sagaz_dbt.runtime.interrupts import interrupts_deferred, sigterm_as_interrupt
 from sagaz_dbt.runtime.lock import PROCESS_LOCK, LockLostError
 from sagaz_dbt.dbt.options import split_args
+from sagaz_dbt.dbt.workers import stop_before_rollback
 from sagaz_dbt.saga.plan import make_plan, plan_for_command
 from sagaz_dbt.dbt.session import release_connections
 from sagaz_dbt.saga.saga import Saga, SagaOutcome, StepOutcome
@@ -139,6 +140,8 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                         result.saga, result.status = published.saga, RunOutcome.COMMITTED
                 if failure is not None:
                     phase = Phase.COMPENSATING
+                    if dbt.exception is not None:  # no worker of dbt's may write once shadows go
+                        stop_before_rollback(dbt.workers, dbt.exception, target.warehouse.adapter, run_id)
                     still_owner(target, saga, out)
                     with interrupts_deferred(out.print):
                         result.saga = waits.retry(

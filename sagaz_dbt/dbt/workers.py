@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from sagaz_dbt.errors import WarehouseError
+
 #: How long a rollback waits for dbt's running nodes to finish once their queries were
 #: cancelled.  A cancelled query ends in well under a second; a node stuck past this bound
 #: (an adapter that cannot cancel, a long statement) is left to `recover`.
@@ -95,3 +97,17 @@ def cancel_open_queries(adapter: Any) -> None:
         return
     with adapter.connection_named("master"):
         adapter.cancel_open_connections()
+
+
+def stop_before_rollback(pools: WorkerPools, exception: BaseException, adapter: Any, run_id: str) -> None:
+    """dbt stopped abnormally (`exception`): stop the pools it left running before any
+    relation is restored; when a node outlives the bound, refuse to race it (exit 2) and
+    leave the run, still unfinished in the journal, to `recover`."""
+    if pools.stop(cancel=lambda: cancel_open_queries(adapter)):
+        return
+    raise WarehouseError(
+        f"dbt stopped ({exception}) and one of its worker threads was still running a node "
+        f"{STOP_TIMEOUT_SECONDS:.0f} s after its queries were cancelled: the rollback did not start, so as not "
+        f"to race it. The journal holds run {run_id}: `sagaz-dbt recover` finishes its rollback once this "
+        "process has ended."
+    )
