@@ -78,8 +78,8 @@ def test_microbatch_rollback_restores_the_window_exactly(engine: str, project: C
     if engine == "duckdb":
         assert step.action == "rows restored (window)", step
         start = dt.datetime.combine(_today() - dt.timedelta(days=2), dt.time(), dt.timezone.utc)
-        assert step.step.detail["start"] == str(start), step.step.detail
-        assert step.step.detail["end"] is None, "no --event-time-end: the window is open"
+        assert step.step.detail.window_start == str(start), step.step.detail
+        assert step.step.detail.window_end is None, "no --event-time-end: the window is open"
     else:
         assert step.action == "rows restored", step  # the whole-table copy, in place
     assert_same_state(before, proj.state(), "after rollback vs before the run")
@@ -104,8 +104,8 @@ def test_microbatch_backfill_window_is_closed_and_restored(project: Callable[...
     step = _step(result, "model.crashy.clicks_daily")
     assert step.action == "rows restored (window)", step
     utc = dt.timezone.utc
-    assert step.step.detail["start"] == str(dt.datetime.combine(first, dt.time(), utc))
-    assert step.step.detail["end"] == str(dt.datetime.combine(last, dt.time(), utc))
+    assert step.step.detail.window_start == str(dt.datetime.combine(first, dt.time(), utc))
+    assert step.step.detail.window_end == str(dt.datetime.combine(last, dt.time(), utc))
     assert_same_state(before, proj.state(), "after rollback vs before the run")
     assert proj.leftovers() == []
 

@@ -33,7 +33,7 @@ def _sagaz_names(result) -> list[str]:
     names: list[str] = []
     for outcome in result.saga.steps:
         step = outcome.step
-        names += [n for n in (step.kept_identifier, step.copy_identifier, step.detail.get("keys_identifier")) if n]
+        names += [n for n in (step.kept_identifier, step.copy_identifier, step.detail.keys_identifier) if n]
     return names
 
 

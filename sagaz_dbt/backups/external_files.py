@@ -25,8 +25,6 @@ from typing import Any
 from sagaz_dbt.errors import UsageError
 
 MATERIALIZATION = "external"
-#: The journal detail key holding {"path", "backup"} (backup null: nothing existed).
-DETAIL_KEY = "external_file"
 _REMOTE = ("s3://", "gs://", "gcs://", "az://", "abfs://", "abfss://", "http://", "https://", "hf://", "r2://")
 
 
@@ -34,14 +32,7 @@ _REMOTE = ("s3://", "gs://", "gcs://", "az://", "abfs://", "abfss://", "http://"
 class ExternalFile:
     path: str  # absolute
     backup: str | None  # absolute; None: the path did not exist before the run
-
-    def as_detail(self) -> dict[str, Any]:
-        return {DETAIL_KEY: {"path": self.path, "backup": self.backup}}
-
-    @classmethod
-    def from_detail(cls, detail: dict[str, Any]) -> "ExternalFile | None":
-        entry = detail.get(DETAIL_KEY)
-        return cls(str(entry["path"]), entry.get("backup")) if entry else None
+    # Journaled in the step's detail as {"external_file": {"path", "backup"}} (saga/detail.py).
 
 
 def location(node: Any, external_root: str | None) -> Path | None:

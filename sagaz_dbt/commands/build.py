@@ -301,15 +301,14 @@ def _back_up_external_files(target: Target, plan: list[PlannedStep], run_id: str
             out.append(step)
             continue
         entry = external_files.back_up(path, run_id[:10])
-        out.append(dataclasses.replace(step, extra_detail={**step.extra_detail, **entry.as_detail()}))
+        out.append(dataclasses.replace(step, external_file=entry))
     return out
 
 
 def _discard_external_backups(plan: list[PlannedStep]) -> None:
     for step in plan:
-        entry = external_files.ExternalFile.from_detail(step.extra_detail)
-        if entry is not None:
-            external_files.release(entry)
+        if step.external_file is not None:
+            external_files.release(step.external_file)
 
 
 def _defaults(target: Target) -> dict[str, str]:

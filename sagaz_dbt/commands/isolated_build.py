@@ -202,7 +202,7 @@ def _as_production(outcome: SagaOutcome, shadows: list[isolation.Shadow]) -> Sag
             steps.append(step)
             continue
         record = dataclasses.replace(
-            step.step, identifier=shadow.production, pre_type=shadow.record.detail.get("production_type")
+            step.step, identifier=shadow.production, pre_type=shadow.record.detail.production_type
         )
         # A failed run drops the shadow: the production relation itself was never touched.
         action = StepAction.UNTOUCHED.value if step.action == StepAction.DROPPED.value else step.action

@@ -132,13 +132,13 @@ def _sagaz_version() -> str:
 
 def snapshot_label(step: StepRecord) -> str:
     """How the step's pre-run state was kept, in the words the README uses."""
-    mode = step.detail.get("mode")
-    if mode in {k.value for k in BackupKind if k.restores_rows}:
-        return BackupKind(mode).label
+    mode = step.detail.mode
+    if mode is not None and mode.restores_rows:
+        return mode.label
     if step.copy_identifier:
         return BackupKind.COPY.label
-    if step.detail.get("isolation"):  # built in a shadow (isolation.py); cloned: incremental rows copied in
-        return "shadow (copy)" if step.detail.get("cloned") else "shadow"
+    if step.detail.isolation is not None:  # built in a shadow (isolation.py); cloned: incremental rows copied in
+        return "shadow (copy)" if step.detail.cloned else "shadow"
     if step.kept_identifier:
         return BackupKind.SWAP.label
     return NO_BACKUP_LABEL

@@ -81,12 +81,12 @@ def _hook_sql(record: StepRecord) -> str | None:
     detail = record.detail
     if record.materialized == MATERIALIZED_VIEW and record.kept_identifier:
         return "{{ sagaz_dbt.keep_materialized_view(%s) }}" % json.dumps(record.kept_identifier)
-    if not record.copy_identifier or detail.get("mode") not in (BackupKind.KEYS, BackupKind.CURRENT):
+    if not record.copy_identifier or detail.mode not in (BackupKind.KEYS, BackupKind.CURRENT):
         return None
-    if detail["mode"] == BackupKind.KEYS:
-        args = [detail["key_columns"], record.copy_identifier, detail["keys_identifier"]]
+    if detail.mode is BackupKind.KEYS:
+        args = [detail.key_columns, record.copy_identifier, detail.keys_identifier]
         return "{{ sagaz_dbt.backup_touched_rows(%s) }}" % ", ".join(json.dumps(a) for a in args)
-    args = [record.copy_identifier, detail["valid_to"], detail.get("valid_to_current")]
+    args = [record.copy_identifier, detail.valid_to, detail.valid_to_current]
     return "{{ sagaz_dbt.backup_current_rows(%s) }}" % ", ".join(
         "none" if a is None else json.dumps(a) for a in args
     )

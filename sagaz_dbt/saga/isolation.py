@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable, Sequence
 from sagaz_dbt.saga import sqltext
 from sagaz_dbt.errors import UsageError
 from sagaz_dbt.runtime.faults import checkpoint
+from sagaz_dbt.saga.detail import StepDetail
 from sagaz_dbt.saga.journal import RunRecord, RunStatus, StepRecord
 from sagaz_dbt.saga.plan import PlannedStep
 from sagaz_dbt.dbt.session import BuildOutcome, DbtSession
@@ -43,8 +44,6 @@ COMMANDS = ("build", "run")
 FROM_SCRATCH = {("model", "table"), ("model", "view"), ("seed", "seed")}
 #: Materializations that continue from the production rows: cloned into the shadow first.
 CONTINUED = {("model", "incremental"), ("snapshot", "snapshot")}
-#: The journal detail that marks a step as an isolation shadow.
-SHADOW_DETAIL = "isolation"
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ class Shadow:
 
     @property
     def exists_in_production(self) -> bool:
-        return self.record.detail.get("production_type") is not None
+        return self.record.detail.production_type is not None
 
 
 @dataclass
@@ -144,21 +143,16 @@ def _shadow(step: PlannedStep, armed: dict[str, Any], manifest: Any, full_refres
     # dbt's snapshot materialization ignores --full-refresh: a snapshot always continues its history.
     refresh = refresh and step.resource_type != "snapshot"
     clone = (step.resource_type, step.materialized) in CONTINUED and production_type == "table" and not refresh
-    record = StepRecord(
-        seq=step.seq,
-        unique_id=step.unique_id,
-        resource_type=step.resource_type,
-        materialized=step.materialized,
-        database=step.database,
-        schema=step.schema,
-        identifier=str(armed["shadow_stored"]),
-        detail={
-            SHADOW_DETAIL: IsolationMode.PUBLISH.value,
-            "production": str(armed["identifier"]),
-            "production_type": production_type,
-            "kept": str(armed["kept"]),
-            "cloned": clone,
-        },
+    record = StepRecord.of(
+        step,
+        str(armed["shadow_stored"]),
+        detail=StepDetail(
+            isolation=IsolationMode.PUBLISH,
+            production=str(armed["identifier"]),
+            production_type=production_type,
+            kept=str(armed["kept"]),
+            cloned=clone,
+        ),
     )
     return Shadow(record=record, alias=str(armed["shadow"]), production=str(armed["identifier"]), clone=clone)
 
@@ -259,12 +253,12 @@ def _retained(shadow: Shadow) -> StepRecord:
     """The journal step after a publish that keeps backups: the production relation, and
     its pre-run version under the kept name, which `sagaz-dbt rollback` swaps back (a
     relation the run created is dropped)."""
-    existed = shadow.record.detail.get("production_type")
+    existed = shadow.record.detail.production_type
     return dataclasses.replace(
         shadow.record,
         identifier=shadow.production,
         pre_type=existed,
-        kept_identifier=str(shadow.record.detail["kept"]) if existed else None,
+        kept_identifier=shadow.record.detail.kept if existed else None,
         status="retained",
     )
 

@@ -8,13 +8,17 @@ disagree after a crash; this module reads them back.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
 from sagaz_dbt.errors import JournalError
 from sagaz_dbt.vocabulary import UNFINISHED, RunStatus, StepStatus
 from sagaz_dbt.dbt.options import DEFAULT_SCHEMA
 from sagaz_dbt.dbt.warehouse import Warehouse, table_rows
+from sagaz_dbt.saga.detail import StepDetail
+
+if TYPE_CHECKING:
+    from sagaz_dbt.saga.plan import PlannedStep
 
 __all__ = ["DEFAULT_SCHEMA", "UNFINISHED", "Journal", "RunRecord", "RunStatus", "StepRecord"]  # RunStatus: vocabulary
 
@@ -55,13 +59,27 @@ class StepRecord:
     copy_identifier: str | None = None  # a copy, for relations changed in place
     index_ddl: list[str] = field(default_factory=list)
     status: str = StepStatus.ARMED.value
-    # Row-level snapshots: {"mode": BackupKind value (keys|current|window), "keys_identifier", "key_columns", ...}
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: StepDetail = field(default_factory=StepDetail)
+
+    @classmethod
+    def of(cls, step: PlannedStep, identifier: str, **columns: Any) -> StepRecord:
+        """The journal step of a planned step, under `identifier` as the catalog holds it;
+        `columns` are the other fields (pre_type, kept_identifier, detail, ...)."""
+        return cls(
+            seq=step.seq,
+            unique_id=step.unique_id,
+            resource_type=step.resource_type,
+            materialized=step.materialized,
+            database=step.database,
+            schema=step.schema,
+            identifier=identifier,
+            **columns,
+        )
 
     def as_bindings(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
         data["index_ddl"] = json.dumps(self.index_ddl)
-        data["detail"] = json.dumps(self.detail)
+        data["detail"] = json.dumps(self.detail.to_json())
         return data
 
     def as_macro_arg(self) -> dict[str, Any]:
@@ -75,14 +93,14 @@ class StepRecord:
             "kept_identifier": self.kept_identifier,
             "copy_identifier": self.copy_identifier,
             "index_ddl": json.dumps(self.index_ddl),
-            "detail": json.dumps(self.detail),
+            "detail": json.dumps(self.detail.to_json()),
         }
 
     @property
     def kept_schema(self) -> str:
         """Where the kept relation is: the run's backup schema, or (DuckDB, older journals)
         the step's own schema."""
-        return str(self.detail.get("kept_schema") or self.schema)
+        return self.detail.kept_schema or self.schema
 
     @property
     def relation_label(self) -> str:
@@ -130,7 +148,7 @@ class Journal:
                         copy_identifier=row["copy_identifier"],
                         index_ddl=list(index_ddl),
                         status=row["status"],
-                        detail=dict(json.loads(row["detail"])) if row.get("detail") else {},
+                        detail=StepDetail.from_json(json.loads(row["detail"])) if row.get("detail") else StepDetail(),
                     )
                 )
             except (KeyError, TypeError, ValueError) as exc:

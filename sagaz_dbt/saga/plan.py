@@ -8,13 +8,14 @@ reverse, so a view is restored before the table it reads.
 from __future__ import annotations
 
 import heapq
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 from sagaz_dbt import backups
 from sagaz_dbt.errors import UsageError
 from sagaz_dbt.dbt.session import STEP_RESOURCE_TYPES
 from sagaz_dbt.backups import RunContext, Snapshot
+from sagaz_dbt.backups.external_files import ExternalFile
 from sagaz_dbt.vocabulary import BackupKind
 
 
@@ -28,8 +29,10 @@ class PlannedStep:
     schema: str
     identifier: str
     snapshot: Snapshot
-    #: Journal detail the step carries besides its snapshot (a backed-up external file).
-    extra_detail: dict[str, Any] = field(default_factory=dict)
+    #: An external model's file, backed up before arming (journaled in the step's detail).
+    external_file: ExternalFile | None = None
+    #: Armed with change detection: its nodes' post-hooks mark what they built (not a retry's).
+    fingerprinted: bool = True
 
 
 def make_plan(manifest: Any, selected: Iterable[str], run: RunContext) -> list[PlannedStep]:
@@ -148,5 +151,5 @@ def plan_for_command(command: str, plan: list[Any]) -> list[Any]:
         # Nor do the post-hooks that mark what the run built (fingerprint.sql): without them
         # recovery would take every relation the retry built for a later change and refuse.
         # Such steps are recovered as older journals' are, without that check.
-        out.append(replace(step, extra_detail={**step.extra_detail, "fingerprinted": False}))
+        out.append(replace(step, fingerprinted=False))
     return out

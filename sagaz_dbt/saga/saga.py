@@ -26,6 +26,7 @@ from sagaz_dbt.backups import external_files
 from sagaz_dbt.saga import sqltext
 from sagaz_dbt.errors import ChangedSinceRunError, TornWarehouseError, WarehouseError
 from sagaz_dbt.runtime.faults import checkpoint
+from sagaz_dbt.saga.detail import StepDetail
 from sagaz_dbt.saga.journal import Journal, RunRecord, RunStatus, StepRecord
 from sagaz_dbt.runtime.lock import LockLostError, RunTakenOverError
 from sagaz_dbt.saga.ownership import Owner
@@ -155,50 +156,38 @@ class Saga:
             pass
 
     def _record(self, planned: PlannedStep, out: dict[str, Any]) -> StepRecord:
-        return StepRecord(
-            seq=planned.seq,
-            unique_id=planned.unique_id,
-            resource_type=planned.resource_type,
-            materialized=planned.materialized,
-            database=planned.database,
-            schema=planned.schema,
-            identifier=str(out["identifier"]),
+        """The journal step of `planned`, from what arming found and kept (`out`)."""
+        where = (planned.database, planned.schema, self._dialect)
+        detail = StepDetail(
+            **_row_backup(planned, out),
+            external_file=planned.external_file,
+            new_schema=bool(out.get("new_schema")),
+            # where the backups are (macros/naming.sql); older journals: the step's schema
+            kept_schema=_opt_str(out.get("kept_schema")),
+            backup_schema=_opt_str(out.get("backup_schema")),
+            # a materialized view's indexes, which dbt may change in place (matviews.sql)
+            view_indexes=out.get("view_indexes"),
+            # dbt temporaries that existed before the run: a rollback keeps them (temporaries.sql)
+            pre_temporaries=out.get("pre_temporaries"),
+            # a view replaced in place (Spark): its query text, restored by `create or replace view`
+            # (not `view_sql`, which is a whole CREATE statement)
+            view_text=out.get("view_text") or None,
+            # Armed with change detection (fingerprint.sql); older journals' steps are not,
+            # nor are a retry's (plan.plan_for_command).
+            fingerprinted=planned.fingerprinted,
+            fingerprint=out.get("fingerprint") or None,
+            create_sql=sqltext.qualify_ddl(out["create_sql"], *where) if out.get("create_sql") else None,
+            # a view recorded instead of kept in place (isolate_backups on DuckDB)
+            view_sql=sqltext.qualify_created(out["view_sql"], *where) if out.get("view_sql") else None,
+        )
+        return StepRecord.of(
+            planned,
+            str(out["identifier"]),
             pre_type=_opt_str(out["pre_type"]),
             kept_identifier=_opt_str(out["kept_identifier"]),
             copy_identifier=_opt_str(out["copy_identifier"]),
-            index_ddl=[
-                sqltext.qualify_ddl(ddl, planned.database, planned.schema, self._dialect)
-                for ddl in out["index_ddl"] or []
-            ],
-            detail={
-                **planned.extra_detail,
-                **_row_detail(planned, out),
-                **({"new_schema": True} if out.get("new_schema") else {}),
-                # where the backups are (macros/naming.sql); older journals: the step's schema
-                **{k: out[k] for k in ("kept_schema", "backup_schema") if out.get(k)},
-                # a materialized view's indexes, which dbt may change in place (matviews.sql)
-                **({"view_indexes": out["view_indexes"]} if out.get("view_indexes") is not None else {}),
-                # dbt temporaries that existed before the run: a rollback keeps them (temporaries.sql)
-                **({"pre_temporaries": out["pre_temporaries"]} if out.get("pre_temporaries") is not None else {}),
-                # a view replaced in place (Spark): its query text, restored by `create or replace view`
-                # (not `view_sql`, which is a whole CREATE statement)
-                **({"view_text": out["view_text"]} if out.get("view_text") else {}),
-                # Armed with change detection (fingerprint.sql); older journals' steps are not,
-                # nor are a retry's (plan.plan_for_command).
-                "fingerprinted": planned.extra_detail.get("fingerprinted", True),
-                **({"fingerprint": out["fingerprint"]} if out.get("fingerprint") else {}),
-                **(
-                    {"create_sql": sqltext.qualify_ddl(out["create_sql"], planned.database, planned.schema, self._dialect)}
-                    if out.get("create_sql")
-                    else {}
-                ),
-                # a view recorded instead of kept in place (isolate_backups on DuckDB)
-                **(
-                    {"view_sql": sqltext.qualify_created(out["view_sql"], planned.database, planned.schema, self._dialect)}
-                    if out.get("view_sql")
-                    else {}
-                ),
-            },
+            index_ddl=[sqltext.qualify_ddl(ddl, *where) for ddl in out["index_ddl"] or []],
+            detail=detail,
         )
 
     # -- backward --------------------------------------------------------------------------
@@ -231,7 +220,7 @@ class Saga:
                 # crash after this and before the transaction commits leaves them restored,
                 # and `recover` skips them.
                 for r in ordered:
-                    entry = external_files.ExternalFile.from_detail(r.detail)
+                    entry = r.detail.external_file
                     if entry is not None and r.seq in restore:
                         external_files.restore(entry)
                         files_restored += 1
@@ -301,13 +290,13 @@ class Saga:
     def _drop_created_schemas(self, records: list[StepRecord]) -> list[str]:
         """After the rollback committed: drop the schemas the run created, now empty.  Best
         effort in its own transaction; a failure leaves an empty schema, said as a warning."""
-        if not any(r.detail.get("new_schema") for r in records):
+        if not any(r.detail.new_schema for r in records):
             return []
         try:
             with self.warehouse.transaction("sagaz_drop_schemas"):
                 self.warehouse.call("drop_created_schemas", steps=[r.as_macro_arg() for r in records])
         except Exception as exc:
-            schemas = sorted({f"{r.schema}" for r in records if r.detail.get("new_schema")})
+            schemas = sorted({f"{r.schema}" for r in records if r.detail.new_schema})
             return [
                 f"the rollback is complete, but the empty schema(s) the run created could not be dropped "
                 f"({', '.join(schemas)}: {_first_line(exc)}); drop them by hand if you do not want them"
@@ -319,7 +308,7 @@ class Saga:
         effort in its own transaction: a schema left (a crash, something put there by hand)
         is sagaz-dbt's, holds no backup, and is never listed with the user's relations;
         `sagaz-dbt gc` sweeps the ones a crash left (commands/history.py)."""
-        if not any(r.detail.get("kept_schema") or r.detail.get("backup_schema") for r in records):
+        if not any(r.detail.kept_schema or r.detail.backup_schema for r in records):
             return
         try:
             with self.warehouse.transaction("sagaz_drop_backup_schemas"):
@@ -495,26 +484,39 @@ class Saga:
 def _release_files(records: list[StepRecord]) -> None:
     """Delete the backups of external files (after the transaction that made them useless)."""
     for r in records:
-        entry = external_files.ExternalFile.from_detail(r.detail)
-        if entry is not None:
-            external_files.release(entry)
+        if r.detail.external_file is not None:
+            external_files.release(r.detail.external_file)
 
 
-def _row_detail(planned: PlannedStep, armed: dict[str, Any]) -> dict[str, Any]:
-    """What a row-level restore needs to know: which rows the copy holds (a window copied
-    while arming), or will hold (the node's pre-hook takes keys and current rows)."""
+def _row_backup(planned: PlannedStep, armed: dict[str, Any]) -> dict[str, Any]:
+    """The StepDetail fields a row-level restore needs: which rows the copy holds (a window
+    copied while arming), or will hold (the node's pre-hook takes keys and current rows)."""
     snapshot = planned.snapshot
     if snapshot.kind is BackupKind.WINDOW:
-        return {"mode": BackupKind.WINDOW.value, **snapshot.window} if armed.get("window_copy") else {}
+        if not armed.get("window_copy"):
+            return {}
+        window = snapshot.window
+        return {
+            "mode": BackupKind.WINDOW,
+            "event_time": window.get("event_time"),
+            "window_start": window.get("start"),
+            "window_end": window.get("end"),
+        }
     if not snapshot.row_level or armed.get("copied") or not armed.get("copy_identifier"):
         return {}
     if snapshot.kind is BackupKind.KEYS:
         return {
-            "mode": BackupKind.KEYS.value,
+            "mode": BackupKind.KEYS,
             "key_columns": list(snapshot.key_columns),
             "keys_identifier": _opt_str(armed.get("keys_identifier")),
         }
-    return {"mode": BackupKind.CURRENT.value, **snapshot.scd}
+    scd = snapshot.scd
+    return {
+        "mode": BackupKind.CURRENT,
+        "valid_to": scd.get("valid_to"),
+        "scd_id": scd.get("scd_id"),
+        "valid_to_current": scd.get("valid_to_current"),
+    }
 
 
 def _opt_str(value: object) -> str | None:
