@@ -26,6 +26,7 @@ from rich.console import Console
 
 import sagaz_dbt
 import sagaz_dbt.dbt.session
+from sagaz_dbt.runtime.waits import background_statement
 from sagaz_dbt.dbt.session import release_connections
 
 from helpers import ENGINES
@@ -76,7 +77,9 @@ class Reader:
                     row = cur.execute(sql).fetchone()
                     cur.close()
                 else:
-                    with self._conn.cursor() as cur:
+                    # A thread of sagaz-dbt's process: it takes the wait-callback switch, as
+                    # sagaz-dbt's own background threads do (runtime/waits.py).
+                    with background_statement(), self._conn.cursor() as cur:
                         cur.execute(sql)
                         row = cur.fetchone()
                 self.seen.append(tuple(int(v) if v is not None else None for v in row))

@@ -23,7 +23,7 @@ from typing import Any, Callable
 from sagaz_dbt.engines.base import Engine, MicrobatchWrite, TableRebuild, UnquotedCase, ViewBinding
 from sagaz_dbt.errors import WarehouseError
 from sagaz_dbt.runtime.lock import HEARTBEAT_SECONDS, POLL_SECONDS, LockLostError, TargetBusyError, TargetLock
-from sagaz_dbt.runtime.waits import BlockerWatch
+from sagaz_dbt.runtime.waits import BlockerWatch, background_statement
 from sagaz_dbt.dbt.warehouse import Warehouse
 
 ENGINE = Engine(
@@ -138,7 +138,7 @@ class PostgresAdvisoryLock(TargetLock):
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(HEARTBEAT_SECONDS):
-            with self._mutex:
+            with self._mutex, background_statement():
                 if self._handle is not None and not self._ping(self._handle):
                     _close(self._handle)
                     self._handle = None  # lost: ensure_held takes it back before the next phase

@@ -135,13 +135,30 @@ def interruptible() -> Iterator[None]:
     except ImportError:  # no Postgres adapter installed
         yield
         return
-    previous = extensions.get_wait_callback()
-    extensions.set_wait_callback(_interruptible_wait)
+    with _switch:
+        previous = extensions.get_wait_callback()
+        extensions.set_wait_callback(_interruptible_wait)
     _interrupt.clear()
     try:
         yield
     finally:
-        extensions.set_wait_callback(previous)
+        with _switch:
+            extensions.set_wait_callback(previous)
+
+
+#: psycopg2's wait callback is process-wide, and a statement that another thread starts
+#: while the main thread switches it (entering or leaving `interruptible`) fails with
+#: "wait callback not available".  The switch, and every statement of sagaz-dbt's own
+#: background threads (the lock's heartbeat, the blocker watch), take this lock, so no
+#: statement straddles a switch: a heartbeat that failed so would drop the run's lock.
+_switch = threading.RLock()
+
+
+@contextmanager
+def background_statement() -> Iterator[None]:
+    """Around a statement run by a thread other than the main one, on a psycopg2 connection."""
+    with _switch:
+        yield
 
 
 def reraise_interrupt(exc: BaseException) -> None:
@@ -211,7 +228,7 @@ class BlockerWatch:
             return
         try:
             while not self._stop.is_set():
-                with conn.cursor() as cur:
+                with background_statement(), conn.cursor() as cur:
                     cur.execute(_BLOCKERS_SQL, (self.pid,))
                     rows = cur.fetchall()
                 if rows:
