@@ -1074,9 +1074,55 @@ def summary_sql(files_: dict[str, str]) -> str:
     )
 
 
-def write(project: Path = PROJECT) -> int:
+#: Where `python -m benchmarks.make_project --replicas N` writes the large project (gitignored:
+#: ~1,000 models are regenerated in a second, never committed).
+LARGE_PROJECT = HERE / ".work" / "large_project"
+#: The large project: the shop project 9 times = 1,026 models, 9 snapshots, ~800 tests.
+LARGE_REPLICAS = 9
+
+#: Singular tests that only the first replica has: they are the fail cases' last nodes,
+#: selected by name (the control row names the test that must fail).
+_ONLY_FIRST = ("tests/assert_run_healthy.sql", "tests/assert_kpis_healthy.sql")
+
+
+def project_files(replicas: int = 1) -> dict[str, str]:
+    """The shop project, or `replicas` copies of it in one project: replica k > 0 has every
+    model, snapshot and singular test under the prefix `rK_` (same schemas, same sources and
+    seeds), so the project grows in nodes, not in kinds of node: a project shaped like large
+    real ones (many views and tables in few schemas, some incrementals and snapshots).  A
+    replica keeps one test where the shop project has `[unique, not_null]` on a column, so
+    tests stay near 0.8 per model."""
+    import re
+
     contents = files()
     contents["models/reporting/rpt_run_summary.sql"] = summary_sql(contents)
+    if replicas <= 1:
+        return contents
+    models = {Path(p).stem for p in contents if p.startswith("models/") and p.endswith(".sql")}
+    models |= {"snap_customers"}
+    out = dict(contents)
+    for k in range(1, replicas):
+        prefix = f"r{k}_"
+        ref = re.compile(r"ref\('(\w+)'\)")
+        named = re.compile(r"^(\s*- name: )(\w+)$", re.M)
+
+        def rename(text: str) -> str:
+            text = ref.sub(lambda m: f"ref('{prefix}{m[1]}')" if m[1] in models else m[0], text)
+            text = named.sub(lambda m: m[1] + (prefix + m[2] if m[2] in models else m[2]), text)
+            return text.replace("'assert_", f"'{prefix}assert_")
+
+        for path, text in contents.items():
+            if path in _ONLY_FIRST or path == "models/sources.yml" or not path.startswith(("models/", "snapshots/", "tests/")):
+                continue
+            folder, name = path.rsplit("/", 1)
+            if path.endswith(".yml"):
+                text = text.replace("data_tests: [unique, not_null]", "data_tests: [unique]")
+            out[f"{folder}/{prefix}{name}"] = rename(text)
+    return out
+
+
+def write(project: Path = PROJECT, replicas: int = 1) -> int:
+    contents = project_files(replicas)
     if project.exists():
         for sub in ("models", "macros", "seeds", "snapshots", "tests"):
             shutil.rmtree(project / sub, ignore_errors=True)
@@ -1088,5 +1134,12 @@ def write(project: Path = PROJECT) -> int:
 
 
 if __name__ == "__main__":
-    n = write()
-    print(f"wrote {PROJECT} ({n} models)")
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.make_project")
+    parser.add_argument("--replicas", type=int, default=1, help=f"copies of the shop project ({LARGE_REPLICAS}: the large project)")
+    parser.add_argument("--out", type=Path, default=None, help="default: benchmarks/project, or .work/large_project with --replicas")
+    args = parser.parse_args()
+    out = args.out or (PROJECT if args.replicas <= 1 else LARGE_PROJECT)
+    n = write(out, args.replicas)
+    print(f"wrote {out} ({n} models)")

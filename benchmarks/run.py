@@ -46,6 +46,7 @@ from typing import Any, Callable
 
 import yaml
 
+from benchmarks import make_project
 from benchmarks.warehouse import Warehouse, diff
 
 HERE = Path(__file__).resolve().parent
@@ -53,10 +54,10 @@ REPO = HERE.parent
 WORK = HERE / ".work"
 RESULTS = HERE / "results"
 BIN = Path(sys.executable).parent
-PROJECTS = {"project": HERE / "project", "incremental": HERE / "incremental_project"}
+PROJECTS = {"project": HERE / "project", "incremental": HERE / "incremental_project", "large": make_project.LARGE_PROJECT}
 
 #: The singular test that fails in the `fail` case: the last node of each build.
-FAIL_TEST = {"project": "assert_run_healthy", "incremental": "assert_partition_ok"}
+FAIL_TEST = {"project": "assert_run_healthy", "incremental": "assert_partition_ok", "large": "assert_run_healthy"}
 
 #: --quick builds a slice of the 100-model project (its full build takes ~15 s even on tiny
 #: data: dbt's own cost per node): 28 models (views, tables, ephemeral, an incremental model
@@ -66,6 +67,9 @@ QUICK_FAIL_TEST = "assert_kpis_healthy"
 
 FULL_SIZES = {"duckdb": "100k,1m,5m,20m", "postgres": "100k,1m,5m"}
 FULL_INC_SIZES = "1m,10m"
+#: The large project (make_project.LARGE_REPLICAS copies of the shop project, 1,026 models):
+#: what grows there is the node count; its build at 100k rows takes ~2.5 min per tool.
+FULL_LARGE_SIZES = "100k"
 QUICK_SIZES = "5k"
 QUICK_INC_SIZES = "20k"
 
@@ -142,6 +146,8 @@ class Bench:
         self.selection: list[str] = QUICK_SELECTION if (args.quick and kind == "project") else []
         self.fail_test = QUICK_FAIL_TEST if (args.quick and kind == "project") else FAIL_TEST[kind]
         self.generate_s = 0.0
+        if kind == "large":  # generated, not committed
+            make_project.write(PROJECTS[kind], make_project.LARGE_REPLICAS)
         for tool in ("shared",) if self.shared else ("dbt", "sagaz"):
             shutil.copytree(
                 PROJECTS[kind], self.dir / tool, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
@@ -157,7 +163,7 @@ class Bench:
 
     def generate(self) -> None:
         start = time.perf_counter()
-        if self.kind == "project":
+        if self.kind in ("project", "large"):
             self.wh.load_project_raw(self.rows)
         else:
             self.wh.load_incremental_raw(self.rows, self.args.rows_per_day)
@@ -422,11 +428,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="tiny sizes, 1 repeat, no warm-up: checks, not timings")
     p.add_argument("--engine", choices=["duckdb", "postgres", "both"], default="both")
     p.add_argument("--cases", default=None,
-                   help="project and/or incremental, comma-separated (default both; --quick: project, whose slice "
-                        "has an incremental model)")  # fmt: skip
+                   help="project, incremental and/or large (the 1,026-model project), comma-separated (default "
+                        "project,incremental; --quick: project, whose slice has an incremental model)")  # fmt: skip
     p.add_argument("--sizes", help="rows of the largest tables of the 100-model project, e.g. 100k,1m,20m")
     p.add_argument("--pg-sizes", help="the same for PostgreSQL only (default: --sizes, or 100k,1m,5m)")
     p.add_argument("--inc-sizes", help="rows of the incremental fact table (default 1m,10m)")
+    p.add_argument("--large-sizes", help="rows of the largest tables of the 1,026-model project (case `large`; default 100k)")
     p.add_argument("--rows-per-day", type=int, default=None, help="rows of one day (one partition) in the incremental case")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per size (default 3; 1 with --quick)")
     p.add_argument("--threads", type=int, default=4, help="dbt threads (profile)")
@@ -458,6 +465,9 @@ def main(argv: list[str] | None = None, say: Callable[[str], None] | None = None
             default = QUICK_SIZES if args.quick else FULL_SIZES[engine]
             text = (args.pg_sizes if engine == "postgres" and args.pg_sizes else None) or args.sizes or default
             plan.extend((engine, "project", parse_size(s)) for s in text.split(","))
+        if "large" in cases:
+            text = args.large_sizes or FULL_LARGE_SIZES
+            plan.extend((engine, "large", parse_size(s)) for s in text.split(","))
         if "incremental" in cases:
             text = args.inc_sizes or (QUICK_INC_SIZES if args.quick else FULL_INC_SIZES)
             plan.extend((engine, "incremental", parse_size(s)) for s in text.split(","))
