@@ -44,7 +44,9 @@ def statements(log: Path) -> dict[str, list[float]]:
     by their SQL."""
     out: dict[str, list[float]] = defaultdict(list)
     pending: dict[str, tuple[str, str]] = {}
-    for line in log.read_text(errors="replace").splitlines():
+    rotated = sorted(log.parent.glob(log.name + ".*"), key=lambda f: -int(f.suffix[1:]) if f.suffix[1:].isdigit() else 0)
+    lines = [line for f in [*rotated, log] for line in f.read_text(errors="replace").splitlines()]
+    for line in lines:
         try:
             event = json.loads(line)
         except ValueError:
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
                 sys.executable, "-m", "pyinstrument", "--interval", str(a.interval), "-r", "pyisession",
                 "-o", str(out / f"profile-{i}.pyisession"), "--", str(BIN / "sagaz-dbt"),
                 *bench.command("sagaz")[1:], "--log-path", str(logs), "--log-format-file", "json",
-                "--log-level-file", "debug",
+                "--log-level-file", "debug", "--log-file-max-bytes", "0",
             ]  # fmt: skip
             started = time.time()
             t0 = time.perf_counter()
