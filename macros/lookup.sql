@@ -75,8 +75,11 @@
   {%- set slot = (database, schema) -%}
   {%- if slot not in memo -%}
     {%- set found = {} -%}
+    {%- do sagaz_dbt.name_key('', memo) -%}
+    {#- name_key's rule inline: a macro call per catalog row cost more than the listing. -#}
+    {%- set fold = memo['fold_case'] -%}
     {%- for row in sagaz_dbt.list_schema_relations(database, schema, memo) -%}
-      {%- do found.update({sagaz_dbt.name_key(row[0], memo): (row[0], row[1])}) -%}
+      {%- do found.update({(row[0] | lower) if fold else row[0]: (row[0], row[1])}) -%}
     {%- endfor -%}
     {%- do memo.update({slot: found}) -%}
   {%- endif -%}
@@ -91,7 +94,8 @@
     {{- return(none) -}}
   {%- endif -%}
   {%- set memo = {} if memo is none else memo -%}
-  {%- set hit = sagaz_dbt.schema_relations(database, schema, memo).get(sagaz_dbt.name_key(identifier, memo)) -%}
+  {%- set found = sagaz_dbt.schema_relations(database, schema, memo) -%}
+  {%- set hit = found.get((identifier | lower) if memo['fold_case'] else identifier) -%}
   {%- if hit is none -%}
     {{- return(none) -}}
   {%- endif -%}
@@ -111,7 +115,8 @@
       step macros find it without new parameters. -#}
   {%- set memo = {} -%}
   {%- for step in steps -%}
-    {%- do step.update({'memo': memo}) -%}
+    {#- and its journal detail, parsed once for the phase (naming.sql step_backup) -#}
+    {%- do step.update({'memo': memo, 'parsed_detail': fromjson(step.detail) if step.detail else {}}) -%}
   {%- endfor -%}
   {{- return(memo) -}}
 {%- endmacro %}

@@ -27,25 +27,11 @@
 {%- endmacro %}
 
 
-{% macro utf8_bytes(text) -%}
-  {{- return(text.encode('utf-8') | length) -}}
-{%- endmacro %}
-
-
 {% macro utf8_prefix(text, max_bytes) -%}
   {#- The longest prefix of `text` that fits in `max_bytes` bytes, cut between characters
-      (never inside a multi-byte one). -#}
-  {%- set ns = namespace(out='', size=0, done=false) -%}
-  {%- for ch in text -%}
-    {%- set n = ch.encode('utf-8') | length -%}
-    {%- if not ns.done and ns.size + n <= max_bytes -%}
-      {%- set ns.out = ns.out ~ ch -%}
-      {%- set ns.size = ns.size + n -%}
-    {%- else -%}
-      {%- set ns.done = true -%}
-    {%- endif -%}
-  {%- endfor -%}
-  {{- return(ns.out) -}}
+      (never inside a multi-byte one): the bytes cut at the limit, and the one character
+      the cut may have split dropped by the decoder (the rest is valid UTF-8). -#}
+  {{- return(text.encode('utf-8')[:max_bytes].decode('utf-8', 'ignore')) -}}
 {%- endmacro %}
 
 
@@ -61,11 +47,11 @@
   {%- set max_bytes = sagaz_dbt.identifier_byte_limit() if limit == 'engine' else limit -%}
   {%- set head = '__sagaz_' ~ kind ~ '_' ~ token ~ '__' -%}
   {%- set whole = head ~ base -%}
-  {%- if max_bytes is none or sagaz_dbt.utf8_bytes(whole) <= max_bytes -%}
+  {%- if max_bytes is none or (whole.encode('utf-8') | length) <= max_bytes -%}
     {{- return(whole) -}}
   {%- endif -%}
   {%- set tag = '_' ~ local_md5(base)[:8] -%}
-  {%- set room = max_bytes - sagaz_dbt.utf8_bytes(head) - (tag | length) -%}
+  {%- set room = max_bytes - (head.encode('utf-8') | length) - (tag | length) -%}
   {%- if room < 1 -%}
     {%- do exceptions.raise_compiler_error("sagaz-dbt: no room for a name within " ~ max_bytes ~ " bytes") -%}
   {%- endif -%}
@@ -144,19 +130,17 @@
   {{- return(kept) -}}
 {%- endmacro %}
 
-{% macro step_backup_schema(step, which) -%}
-  {#- The schema a journaled step's backup lives in, as the journal says: `which` is 'kept'
-      or 'copy' (copies and batch keys).  Older journals: the step's own schema. -#}
-  {%- set detail = fromjson(step.detail) if step.detail else {} -%}
-  {{- return(detail.get('kept_schema' if which == 'kept' else 'backup_schema') or step.schema_name) -}}
-{%- endmacro %}
-
 {% macro step_backup(step, which) -%}
   {#- A journaled step's backup relation ('kept', 'copy' or 'keys'), found by its exact name
-      where the journal says it is, or none. -#}
-  {%- set detail = fromjson(step.detail) if step.detail else {} -%}
+      where the journal says it is (detail kept_schema / backup_schema; older journals: the
+      step's own schema), or none. -#}
+  {%- set detail = step.get('parsed_detail') or (fromjson(step.detail) if step.detail else {}) -%}
   {%- set name = step.kept_identifier if which == 'kept' else (step.copy_identifier if which == 'copy' else detail.get('keys_identifier')) -%}
-  {{- return(sagaz_dbt.find_relation(step.database_name, sagaz_dbt.step_backup_schema(step, which), name, step.get('memo'))) -}}
+  {%- if not name -%}
+    {{- return(none) -}}
+  {%- endif -%}
+  {%- set schema = detail.get('kept_schema' if which == 'kept' else 'backup_schema') or step.schema_name -%}
+  {{- return(sagaz_dbt.find_relation(step.database_name, schema, name, step.get('memo'))) -}}
 {%- endmacro %}
 
 

@@ -66,6 +66,22 @@
 {%- endmacro %}
 
 
+{% macro mark_built_many(journal_database, journal_schema, run_id, steps) -%}
+  {#- Every step's post-hook statement (mark_built's, below), rendered in ONE macro call
+      while arming: {seq: sql}.  Injected as plain SQL, dbt sends it without compiling a
+      template or calling a macro per node (each cost milliseconds per node, in the
+      build's threads).  `steps`: [{seq, database, schema, identifier, is_view}]. -#}
+  {%- set table = sagaz_dbt.marks_relation(journal_database, journal_schema) -%}
+  {%- set run = sagaz_dbt.sql_string(run_id) -%}
+  {%- set out = {} -%}
+  {%- for s in steps -%}
+    {%- do out.update({s.seq: 'insert into ' ~ table ~ ' (run_id, seq, fingerprint)\nselect ' ~ run ~ ', ' ~ (s.seq | int)
+          ~ ', fp.f\nfrom (' ~ (sagaz_dbt.fingerprint_sql(s.database, s.schema, s.identifier, s.is_view) | trim) ~ ') as fp (f)'}) -%}
+  {%- endfor -%}
+  {{- return(out) -}}
+{%- endmacro %}
+
+
 {% macro mark_built(journal_database, journal_schema, seq, database, schema, identifier, is_view) -%}
   {#- The injected post-hook: one INSERT ... SELECT in the node's own transaction, so the
       mark commits exactly when the node's change does. -#}

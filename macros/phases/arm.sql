@@ -18,7 +18,11 @@
   {%- endif -%}
   {%- do out.update({'pre_type': existing.type | string, 'identifier': existing.identifier}) -%}
 
-  {%- set moves = sagaz_dbt.moves_relations_across_schemas() -%}
+  {%- set memo = {} if memo is none else memo -%}
+  {%- if 'moves' not in memo -%}
+    {%- do memo.update({'moves': sagaz_dbt.moves_relations_across_schemas()}) -%}
+  {%- endif -%}
+  {%- set moves = memo['moves'] -%}
   {%- if moves or not isolate -%}
     {%- set kept = sagaz_dbt.kept_relation(existing) -%}
     {%- do sagaz_dbt.claim_name(step, kept.identifier, true, memo, owners) -%}

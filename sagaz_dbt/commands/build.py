@@ -139,7 +139,8 @@ class _Build:
 
             self.phase = Phase.ARMING
             plan, records = self._arm(target, saga, plan)
-            hooks = inject_hooks(target.session.manifest, records, (target.journal.database, target.journal.schema))
+            journal = (target.journal.database, target.journal.schema)
+            hooks = inject_hooks(target.session.manifest, records, journal, saga.marks)
             clock.lap("arm")
 
             self.phase = Phase.BUILDING

@@ -10,6 +10,7 @@ as plain dbt's.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,8 +48,15 @@ class InjectedHooks:
             self.remove(nodes=False)  # dbt writes manifest.json next: as plain dbt's, no guard node
 
 
-def inject(manifest: Any, records: list[StepRecord], journal: tuple[str, str] | None = None) -> InjectedHooks:
-    """`journal` (database, schema): where the post-hook marks go; None adds no marks."""
+def inject(
+    manifest: Any,
+    records: list[StepRecord],
+    journal: tuple[str, str] | None = None,
+    rendered_marks: dict[int, str] | None = None,
+) -> InjectedHooks:
+    """`journal` (database, schema): where the post-hook marks go; None adds no marks.
+    `rendered_marks` {seq: SQL}: the marks rendered while arming (mark_built_many), injected
+    as plain SQL; a step without one gets the template, rendered by dbt per node."""
     from dbt.artifacts.resources.v1.config import Hook
 
     injected = InjectedHooks(manifest)
@@ -58,6 +66,9 @@ def inject(manifest: Any, records: list[StepRecord], journal: tuple[str, str] | 
         injected.hidden[uid] = manifest.nodes.pop(uid)
     for record in records:
         mark = _mark_sql(record, journal)
+        rendered = (rendered_marks or {}).get(record.seq)
+        if mark is not None and rendered and not _HAS_JINJA.search(rendered):
+            mark = rendered  # dbt sends a hook without Jinja as it is (no template, no macro call)
         node = manifest.nodes.get(record.unique_id)
         if mark is not None and node is not None:
             injected.post_originals[record.unique_id] = list(node.config.post_hook)
@@ -90,6 +101,21 @@ def _hook_sql(record: StepRecord) -> str | None:
     return "{{ sagaz_dbt.backup_current_rows(%s) }}" % ", ".join(
         "none" if a is None else json.dumps(a) for a in args
     )
+
+
+#: What dbt treats as Jinja in a hook (dbt.clients.jinja._HAS_RENDER_CHARS_PAT): a rendered
+#: mark containing it (a name with `{{` in it) is injected as the template instead.
+_HAS_JINJA = re.compile(r"({[{%#]|[#}%]})")
+
+
+def mark_steps(records: list[StepRecord], journal: tuple[str, str] | None) -> list[dict[str, Any]]:
+    """The arguments of mark_built_many: the steps that get a mark (see _mark_sql)."""
+    return [
+        {"seq": r.seq, "database": r.database, "schema": r.schema, "identifier": r.identifier,
+         "is_view": r.materialized == "view"}
+        for r in records
+        if _mark_sql(r, journal) is not None
+    ]  # fmt: skip
 
 
 def _mark_sql(record: StepRecord, journal: tuple[str, str] | None) -> str | None:

@@ -23,7 +23,7 @@ from sagaz_dbt import diagnosis
 
 from sagaz_dbt.backups import external_files
 
-from sagaz_dbt.saga import sqltext
+from sagaz_dbt.saga import hooks, sqltext
 from sagaz_dbt.errors import ChangedSinceRunError, TornWarehouseError, WarehouseError
 from sagaz_dbt.runtime.faults import checkpoint
 from sagaz_dbt.saga.detail import StepDetail
@@ -77,6 +77,8 @@ class Saga:
         self.guard = guard
         #: vars.sagaz.isolate_backups (hook_relations.isolate_backups): no backup in place.
         self.isolate_backups = False
+        #: {seq: post-hook SQL} rendered while arming (saga/hooks.py inject).
+        self.marks: dict[int, str] = {}
 
     def _claim(self) -> None:
         """Make the run ours inside the phase's transaction, or abort the phase: exactly one
@@ -129,6 +131,21 @@ class Saga:
                 ],
             )
             records = [self._record(planned, out) for planned, out in zip(plan, armed)]
+            # The post-hook marks, rendered now in one macro call (saga/hooks.py).
+            journal = (self.journal.database, self.journal.schema)
+            self.marks = {
+                int(seq): str(sql)
+                for seq, sql in (
+                    self.warehouse.call(
+                        "mark_built_many",
+                        journal_database=journal[0],
+                        journal_schema=journal[1],
+                        run_id=self.run_id,
+                        steps=hooks.mark_steps(records, journal),
+                    )
+                    or {}
+                ).items()
+            }
             checkpoint("armed-run")
             self._call(
                 "journal_finish_arming",
