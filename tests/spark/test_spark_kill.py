@@ -120,7 +120,7 @@ def _as_dumped(state: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(state, default=str))
 
 
-@pytest.mark.timeout(3600)  # eleven processes, each starting Spark: ~10 min idle, far more on a busy machine
+@pytest.mark.timeout(5400)  # eleven processes, each starting Spark: 3-8 min each at load 15-25 on 2 cores
 def test_kill_at_every_phase_then_recover(spark_project: Any, tmp_path: Path) -> None:
     import shutil
 
