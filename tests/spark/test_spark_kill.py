@@ -99,7 +99,7 @@ def _start(root: Path, schema: str, actions: list[list[str]]) -> subprocess.Pope
     )
 
 
-def _finish(proc: subprocess.Popen, log: Path, timeout: float = 900) -> tuple[int, str]:
+def _finish(proc: subprocess.Popen, log: Path, timeout: float = 1200) -> tuple[int, str]:
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
