@@ -1,7 +1,8 @@
 """Kill-and-recover on Spark at every crash point: a run SIGKILLed at each `checkpoint()`
 of sagaz_dbt/ (the inventory of tests/test_crash_recovery.py) leaves a state that
 `sagaz-dbt recover`, in the next process, brings to the one outcome the point allows:
-exactly the pre-run warehouse, or, killed after the release, exactly a successful run's.
+exactly the pre-run warehouse, or, killed once the release began (Spark journals `committing`
+before its first drop), exactly a successful run's.
 Row-level checksums of every relation (helpers/spark.py), and no sagaz relation left but
 the journal.  Without transactional DDL, this is what the journal-first ordering and the
 idempotent steps (macros/engines/spark/phases.sql) are for.
@@ -58,12 +59,17 @@ class Kill:
 
     @property
     def successful(self) -> bool:
-        """Killed after the release: the run had succeeded; before it, it never had."""
-        return self.point == "released"
+        """Killed once the run had decided to commit: it must finish as the successful run;
+        before that, as the pre-run warehouse.  On Spark the release is not one transaction:
+        spark__release_run journals `committing` before it drops the first backup, so a kill
+        at `release-step` (after the drops) already ends in the successful state (on DuckDB
+        and Postgres only `released` does: the release transaction rolls back)."""
+        return self.point in ("release-step", "released")
 
 
-#: Every crash point a Spark build passes, in chain order; `released` last (after it the
-#: warehouse holds the successful state, which the next build would not change).
+#: Every crash point a Spark build passes, in chain order; the two that end in the
+#: successful state last (each successful build moves the warehouse on: the next trial
+#: starts from it, and its references are built one more time).
 KILLS = [
     Kill("armed-run", FAILING),
     Kill("armed", SUCCEEDING),
@@ -138,20 +144,24 @@ def test_kill_at_every_phase_then_recover(spark_project: Any, tmp_path: Path) ->
     proc = _start(root, schema, [["dbt"], ["dump", str(tmp_path / "state_0.json")],
                                  ["write", "seeds/customers.csv", DAY2_CUSTOMERS],
                                  ["crash_at", first.point], ["sagaz", *first.build]])
-    # Meanwhile, the references in this process's session: plain dbt, the same two builds.
+    # Meanwhile, the references in this process's session: plain dbt, the same builds.
+    # states[k]: the warehouse after the first build and k successful killed-build outcomes.
     reference = spark_project("reference")
     assert reference.dbt().success
-    pre_run = _as_dumped(reference.state())
+    states = [_as_dumped(reference.state())]
     reference.write("seeds/customers.csv", DAY2_CUSTOMERS)
-    assert reference.dbt(*SUCCEEDING).success
-    successful = _as_dumped(reference.state())
-    assert pre_run != successful, "the build must change the warehouse, or the outcomes cannot be told apart"
+    for _ in [k for k in KILLS if k.successful]:
+        assert reference.dbt(*SUCCEEDING).success
+        states.append(_as_dumped(reference.state()))
+        assert states[-1] != states[-2], "the build must change the warehouse, or the outcomes cannot be told apart"
+    pre_run = states[0]
     code, out = _finish(proc, tmp_path / "chain_0.log")
     assert code == -signal.SIGKILL, f"not killed at {first.point} (exit {code}):\n{out[-3000:]}"
     chain_start = _dump(tmp_path / "state_0.json")
     assert_same_state(pre_run, chain_start["state"], "the chain's first build vs the reference's")
 
     killed = [first.point]
+    successes = 0  # successful outcomes so far: the chain's warehouse is states[successes]
     for number, (previous, kill) in enumerate(zip(KILLS, [*KILLS[1:], None]), start=1):
         dump = tmp_path / f"state_{number}.json"
         actions: list[list[str]] = []
@@ -174,7 +184,10 @@ def test_kill_at_every_phase_then_recover(spark_project: Any, tmp_path: Path) ->
         if number == 1:
             assert "PLAIN DBT refused" in out, [line for line in out.splitlines() if "PLAIN DBT" in line]
         recovered = _dump(dump)
-        outcome, expected = ("successful", successful) if previous.successful else ("pre-run", pre_run)
+        if previous.successful:
+            successes += 1
+        outcome = "successful" if previous.successful else "pre-run"
+        expected = states[successes]
         assert_same_state(expected, recovered["state"], f"after recovering a run killed at {previous.point}: the {outcome} state")
         assert [o for o in recovered["sagaz"] if o not in JOURNAL] == [], f"left after a kill at {previous.point}"
     print(f"killed at {killed}: {time.monotonic() - started:.0f} s")
