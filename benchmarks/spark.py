@@ -10,7 +10,10 @@ incremental), one per tool, alternating, the order flipping every repeat; median
 
 Cases: `success` (a build writing batch 2), `fail` (the same build whose last test fails:
 sagaz-dbt restores everything) and `rollback` (the compensation alone, from the run
-report's timings).  Results: a table on stdout and benchmarks/results/spark.json.
+report's timings).  Checked in the first repeat: after `success` sagaz-dbt's schema equals
+plain dbt's (row-level checksums, tests/helpers/spark.py), and after `fail` sagaz-dbt's is
+exactly as before the run while plain dbt's changed.  Results: a table on stdout and
+benchmarks/results/spark.json.
 """
 
 from __future__ import annotations
@@ -59,8 +62,11 @@ def main() -> None:
     started = time.monotonic()
     spark.session().sql("show databases").collect()
     session_s = time.monotonic() - started
-    plain = _copy(work / "plain", spark.new_schema(), spark.WAREHOUSE_DIR)
-    sagaz = _copy(work / "sagaz", spark.new_schema(), spark.WAREHOUSE_DIR)
+    plain_schema, sagaz_schema = spark.new_schema(), spark.new_schema()
+    plain = _copy(work / "plain", plain_schema, spark.WAREHOUSE_DIR)
+    sagaz = _copy(work / "sagaz", sagaz_schema, spark.WAREHOUSE_DIR)
+    inspect = {"dbt": spark.SparkInspector(plain_schema), "sagaz": spark.SparkInspector(sagaz_schema)}
+    checks: list[str] = []
 
     def run_plain(args: list[str]) -> float:
         t = time.monotonic()
@@ -71,6 +77,9 @@ def main() -> None:
         t = time.monotonic()
         result = sagaz_dbt.build([*args, "--project-dir", str(sagaz), "--profiles-dir", str(sagaz)])
         took = time.monotonic() - t
+        expected = (1, "rolled_back") if "fail_singular" in " ".join(args) else (0, "committed")
+        if (result.exit_code, result.status) != expected:
+            raise SystemExit(f"sagaz-dbt {args}: exit {result.exit_code}, {result.status} (expected {expected})")
         return took, dict(result.report.timings)
 
     run_plain([])  # untimed warm-up: creates every relation, fills the partial-parse caches
@@ -81,15 +90,25 @@ def main() -> None:
         for case, args in cases.items():
             order = ("dbt", "sagaz") if repeat % 2 == 0 else ("sagaz", "dbt")
             for tool in order:
+                before = inspect[tool].state() if repeat == 0 else None
                 if tool == "dbt":
                     runs[case]["dbt"].append(run_plain(args))
                 else:
                     took, phases = run_sagaz(args)
                     runs[case]["sagaz"].append(took)
                     runs[case]["phases"].append(phases)
+                if before is not None:  # the first repeat: outcomes, row by row
+                    after = inspect[tool].state()
+                    if case == "fail" and (after == before) != (tool == "sagaz"):
+                        raise SystemExit(f"{tool} {case}: the warehouse {'changed' if tool == 'sagaz' else 'did not change'}")
+                    checks.append(f"{tool} {case}: {'unchanged' if after == before else 'changed'}")
+            if repeat == 0 and case == "success":
+                if inspect["dbt"].state() != inspect["sagaz"].state():
+                    raise SystemExit("after the successful build sagaz-dbt's warehouse differs from plain dbt's")
+                checks.append("success: sagaz-dbt == plain dbt")
     summary: dict[str, Any] = {"session_start_s": round(session_s, 1), "repeats": options.repeats,
-                               "load": os.getloadavg(), "cases": {}}
-    print(f"Spark session start: {session_s:.1f} s (once per process)")
+                               "load": os.getloadavg(), "checks": checks, "cases": {}}
+    print(f"Spark session start: {session_s:.1f} s (once per process); load {os.getloadavg()}; checks: {checks}")
     print(f"{'case':8} {'dbt s':>8} {'sagaz s':>8} {'ratio':>6}  sagaz phases (median s)")
     for case, data in runs.items():
         d, s = statistics.median(data["dbt"]), statistics.median(data["sagaz"])

@@ -4,8 +4,10 @@
 
 ACTIONS_JSON is a list of ["dbt", args...] (plain dbt), ["dbt_refused", args...] (plain
 dbt, which the guard should stop: prints PLAIN DBT refused/RAN), ["sagaz", args...] (sagaz-dbt
-build; the caller sets SAGAZ_DBT_CRASH_AT to have it SIGKILL itself), ["recover"] or
-["dump", PATH] (the schema's state and sagaz's own relations, as JSON).  Each process
+build), ["recover"], ["dump", PATH] (the schema's state and sagaz's own relations, as JSON),
+["write", RELPATH, TEXT] (a file of the project) or ["crash_at", POINT] (sets
+SAGAZ_DBT_CRASH_AT from here on: the actions after it SIGKILL the process at POINT, the
+actions before it cannot).  Each process
 starts its own Spark session on the project's warehouse folder: Derby admits one process,
 so the chain's processes run one after the other, and the test's own session (another
 folder) never reads this warehouse.
@@ -14,12 +16,16 @@ folder) never reads this warehouse.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from helpers.spark import SparkInspector  # noqa: E402
+
+STARTED = time.monotonic()
 
 
 def main(project_dir: str, schema: str, actions: list[list[str]]) -> int:
@@ -29,7 +35,12 @@ def main(project_dir: str, schema: str, actions: list[list[str]]) -> int:
 
     location = ["--project-dir", project_dir, "--profiles-dir", project_dir]
     for action, *args in actions:
-        if action == "dbt":
+        print(f"ACTION {action} {args[:1]} at {time.monotonic() - STARTED:.1f} s", flush=True)
+        if action == "crash_at":
+            os.environ["SAGAZ_DBT_CRASH_AT"] = args[0]
+        elif action == "write":
+            (Path(project_dir) / args[0]).write_text(args[1])
+        elif action == "dbt":
             if not dbtRunner().invoke(["build", *args, *location]).success:
                 return 3
         elif action == "dbt_refused":  # the plain-dbt guard must stop it before any node runs

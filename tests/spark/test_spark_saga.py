@@ -8,6 +8,10 @@ it exactly as before, so the next starts from the same state (and a leak shows a
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -47,6 +51,32 @@ def built(spark_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> It
         assert project.dbt(*args).success
         states.append(project.state())
     yield project, states
+
+
+@pytest.fixture(scope="module")
+def second_process(built: tuple[Project, list[dict]], tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen]:
+    """`sagaz-dbt build` in another process on the built warehouse's folder (a copy of the
+    project: its own target/), started as soon as the warehouse is built: it waits about a
+    minute for Derby to give up, meanwhile this module's other tests run."""
+    project = built[0]
+    root = tmp_path_factory.mktemp("second") / "spark_shop"
+    shutil.copytree(project.root, root, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"}
+    env.pop("SAGAZ_DBT_RUN_ID", None)
+    location = ["--project-dir", str(root), "--profiles-dir", str(root)]
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "sagaz-dbt"), "build", *location], cwd=root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc.started = time.monotonic()  # type: ignore[attr-defined]
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+        proc.communicate()
+
+
+@pytest.fixture(autouse=True)
+def _start_second_process_early(request: pytest.FixtureRequest) -> None:
+    """Every test of the module starts it (once): it overlaps with the first test."""
+    request.getfixturevalue("second_process")
 
 
 def _fails_and_restores(project: Project, *args: str) -> str:
@@ -126,19 +156,18 @@ def test_unprotectable_nodes_are_refused_before_anything_changes(built: tuple[Pr
         model.unlink()
 
 
-def test_a_second_process_is_told_another_run_holds_the_target(built: tuple[Project, list[dict]]) -> None:
+def test_a_second_process_is_told_another_run_holds_the_target(
+    built: tuple[Project, list[dict]], second_process: subprocess.Popen
+) -> None:
     """This process's Spark session holds the Derby metastore; a `sagaz-dbt build` in another
-    process on the same folder cannot start its session (Derby XSDB6, after about a minute)
-    and must say so, changing nothing."""
-    project = built[0]
-    before = project.state()
-    started = time.monotonic()
-    proc = project.cli(timeout=400)
-    print(f"second process refused after {time.monotonic() - started:.1f} s")
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 2, output[-3000:]
+    process on the same folder (started by the `second_process` fixture) cannot start its
+    session (Derby XSDB6, after about a minute) and must say so, changing nothing."""
+    project, states = built
+    output, _ = second_process.communicate(timeout=400)
+    print(f"second process refused after {time.monotonic() - second_process.started:.1f} s")  # type: ignore[attr-defined]
+    assert second_process.returncode == 2, output[-3000:]
     assert "another run holds this target" in output and "Derby" in output, output[-3000:]
-    assert_same_state(before, project.state())
+    assert_same_state(states[-1], project.state())
 
 
 def test_plain_dbt_passes_the_guard_when_no_run_is_unfinished(built: tuple[Project, list[dict]]) -> None:
