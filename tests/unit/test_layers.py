@@ -69,7 +69,7 @@ def _edges() -> list[tuple[str, str, str]]:
     edges = []
     for path in sorted(PACKAGE.rglob("*.py")):
         source = _part(path)
-        for target in _imports(path):
+        for target in sorted(_imports(path)):
             if target != source and target != "__version__":
                 edges.append((str(path.relative_to(PACKAGE)), source, target))
     return edges
