@@ -142,16 +142,17 @@ class BackupKind(Text):
     KEYS = "keys"  # a pre-hook copies the rows whose key is in the run's batch (O(batch))
     CURRENT = "current"  # a pre-hook copies a dbt snapshot's current rows (O(current))
     WINDOW = "window"  # the rows in a microbatch run's event-time window, copied while arming
+    PARTITIONS = "partitions"  # a pre-hook copies the partitions the batch overwrites (Spark insert_overwrite)
 
     @property
     def row_level(self) -> bool:
         """Taken by a pre-hook inside the node's own transaction."""
-        return self in (BackupKind.KEYS, BackupKind.CURRENT)
+        return self in (BackupKind.KEYS, BackupKind.CURRENT, BackupKind.PARTITIONS)
 
     @property
     def restores_rows(self) -> bool:
         """Restored by deleting and re-inserting the rows its copy covers (macros/backups/rows.sql)."""
-        return self in (BackupKind.KEYS, BackupKind.CURRENT, BackupKind.WINDOW)
+        return self in (BackupKind.KEYS, BackupKind.CURRENT, BackupKind.WINDOW, BackupKind.PARTITIONS)
 
     @property
     def label(self) -> str:
@@ -165,6 +166,7 @@ BACKUP_LABELS: dict[BackupKind, str] = {
     BackupKind.KEYS: "rows by key",
     BackupKind.CURRENT: "current rows",
     BackupKind.WINDOW: "rows in window",
+    BackupKind.PARTITIONS: "partitions in batch",
 }
 #: The summary's label of a step whose relation did not exist before the run.
 NO_BACKUP_LABEL = "none (new)"

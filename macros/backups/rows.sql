@@ -60,12 +60,20 @@
 {%- endmacro %}
 
 
-{% macro backup_touched_rows(key_columns, copy_identifier, keys_identifier) -%}
+{% macro batch_backup_table() -%}
+  {#- In a node's pre-hook: its table, when a backup of what its batch touches applies (the
+      run is armed, the node is not fully refreshed, and its relation is a table), else none. -#}
   {%- if not sagaz_dbt.is_armed() or should_full_refresh() -%}
-    {{- return('') -}}
+    {{- return(none) -}}
   {%- endif -%}
   {%- set existing = sagaz_dbt.find_node_relation(this.database, this.schema, this.identifier) -%}
-  {%- if existing is none or not existing.is_table -%}
+  {{- return(existing if existing is not none and existing.is_table else none) -}}
+{%- endmacro %}
+
+
+{% macro backup_touched_rows(key_columns, copy_identifier, keys_identifier) -%}
+  {%- set existing = sagaz_dbt.batch_backup_table() -%}
+  {%- if existing is none -%}
     {{- return('') -}}
   {%- endif -%}
   {%- set keys = sagaz_dbt.in_backup_schema(existing.incorporate(path={'identifier': keys_identifier}, type='table')) -%}

@@ -281,3 +281,7 @@
   {#- DuckDB binds views by name: no view follows a dropped seed's identity; the seed is copied. -#}
   {{- return(adapter.dispatch('drop_relation', 'dbt')(relation)) -}}
 {%- endmacro %}
+
+{% macro duckdb__backup_partitions(partition_columns, copy_identifier, keys_identifier, nondeterministic) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: backup_partitions is not used on duckdb (rows are restored by key: DELETE works)") -%}
+{%- endmacro %}

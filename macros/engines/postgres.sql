@@ -379,3 +379,7 @@
   {%- endif -%}
   {{- return(adapter.dispatch('drop_relation', 'dbt')(relation)) -}}
 {%- endmacro %}
+
+{% macro postgres__backup_partitions(partition_columns, copy_identifier, keys_identifier, nondeterministic) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: backup_partitions is not used on postgres (rows are restored by key: DELETE works)") -%}
+{%- endmacro %}

@@ -18,6 +18,9 @@ explicit end the window is left open, since the build starts a moment after armi
 dbt-postgres runs microbatch as a merge on the unique_key, which can update rows outside
 the window, so there the table is copied.
 
+On Spark (no DELETE on parquet), insert_overwrite with partition_by backs up the partitions
+its batch overwrites (`overwritten_partitions`); every other incremental model is copied.
+
 Without a key (a plain append), with `on_schema_change: sync_all_columns` (which can retype
 columns), and for Python models, the whole table is copied, and the model says so once.  A
 full refresh rebuilds the table through dbt's backup rename: zero copy.
@@ -57,6 +60,8 @@ class IncrementalStrategy(Strategy):
             return _copy(node, "it is a Python model")
         assert run.engine is not None
         if not run.engine.deletes_rows:
+            if strategy == "insert_overwrite" and run.engine.overwrites_partitions:
+                return overwritten_partitions(node, run)
             return _copy(node, f"{run.engine.adapter_type} tables have no DELETE to put back only the touched rows")
         if strategy == "microbatch":
             assert run.engine is not None
@@ -79,6 +84,54 @@ class IncrementalStrategy(Strategy):
         if columns is None:
             return _copy(node, f"its key {', '.join(keys)} is not a list of columns")
         return Snapshot(BackupKind.KEYS, key_columns=columns)
+
+
+#: Functions whose value can differ between two evaluations of the same query (Spark SQL).
+#: A batch query calling one may overwrite other partitions when dbt runs it than when the
+#: pre-hook evaluated it a moment before: such a model copies its table instead.  Matched
+#: as words, case-insensitively: a column of one of these names only costs a copy.
+NONDETERMINISTIC_SQL = (
+    r"(?i)\b(rand|randn|random|uniform|randstr|uuid|shuffle|current_timestamp|current_date|current_time"
+    r"|now|curdate|localtimestamp|unix_timestamp|input_file_name|input_file_block_start"
+    r"|input_file_block_length|monotonically_increasing_id|spark_partition_id|reflect|java_method"
+    r"|try_reflect)\b"
+)
+
+
+def overwritten_partitions(node: Any, run: RunContext) -> Snapshot:
+    """insert_overwrite on an engine that overwrites partitions (dbt-spark): with partition_by,
+    dbt-spark sets `partitionOverwriteMode = DYNAMIC`, so its `insert overwrite table ...
+    partition (cols)` replaces exactly the partitions whose values the batch holds.  A
+    pre-hook evaluates the batch query once more, right before dbt does, to learn them, and
+    copies only those partitions (macros/engines/spark/partitions.sql).
+
+    The copy is the safe answer wherever the batch's partitions cannot be known that way:
+    without partition_by the whole table is overwritten; a batch query with a
+    nondeterministic function (rand(), current_date(), ...) may give other partitions the
+    second time (there is no transaction to hold it still); a schema change
+    (on_schema_change other than ignore/fail) alters columns the partition backup cannot put
+    back."""
+    import re
+
+    config = node.config
+    keys = as_columns(config.get("partition_by") if hasattr(config, "get") else None)
+    if not keys:
+        return _copy(node, "insert_overwrite without partition_by overwrites the whole table")
+    assert run.engine is not None
+    columns = columns_of(keys, run.engine)
+    if columns is None:
+        return _copy(node, f"its partition_by {', '.join(keys)} is not a list of columns")
+    on_schema_change = str(getattr(config, "on_schema_change", None) or "ignore")
+    if on_schema_change not in ("ignore", "fail"):
+        return _copy(node, f"on_schema_change: {on_schema_change} can change its columns")
+    found = re.search(NONDETERMINISTIC_SQL, str(getattr(node, "raw_code", "") or ""))
+    if found:
+        return _copy(
+            node,
+            f"its SQL calls {found.group(1)}, which can give other partitions when dbt runs it than when "
+            "sagaz-dbt evaluates its batch just before",
+        )
+    return Snapshot(BackupKind.PARTITIONS, key_columns=columns)
 
 
 def microbatch_window(node: Any, run: RunContext) -> dict[str, str | None]:

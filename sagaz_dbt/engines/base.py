@@ -89,6 +89,10 @@ class Engine:
     #: Dotted path of a function (manifest node) -> why sagaz-dbt cannot protect that node
     #: on this engine, or None.  Any reason refuses the run before anything changes.
     node_refusal: str | None = None
+    #: insert_overwrite with partition_by replaces exactly the partitions its batch holds
+    #: (dbt-spark's dynamic partition overwrite): a pre-hook can back up just those
+    #: (BackupKind.PARTITIONS) instead of copying the table.
+    overwrites_partitions: bool = False
 
     @property
     def binds_views_to_oids(self) -> bool:

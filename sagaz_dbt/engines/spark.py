@@ -12,9 +12,14 @@ What dbt-spark does, and what sagaz-dbt does about it (macros/engines/spark/):
   view`): their text is recorded while arming and restored the same way.
 - Parquet has no UPDATE or DELETE, and dbt-spark pastes query bindings in unescaped: the
   journal is append-only (the latest row per key wins) and every value is a SQL literal.
-- Incremental runs write in place (append, insert_overwrite): the table is copied while
-  arming and the copy swapped back by rename.  Merge and snapshots need Delta/Iceberg/Hudi,
-  and are refused before anything changes.
+- Incremental runs write in place.  insert_overwrite with partition_by replaces exactly
+  the partitions its batch holds (dbt-spark sets dynamic partition overwrite): a pre-hook
+  copies just those partitions and records the batch's partition values, and a rollback
+  overwrites them from the copy and drops the partitions the batch created
+  (macros/engines/spark/partitions.sql): O(batch).  Append, and insert_overwrite without
+  partition_by (it replaces the whole table), copy the table while arming and swap the
+  copy back by rename: parquet has no DELETE to take appended rows out again.  Merge and
+  snapshots need Delta/Iceberg/Hudi, and are refused before anything changes.
 - There is no database above the schema (`credentials.database` is None).
 
 The lock, in session mode, is the metastore's: Derby admits one process, so a second run
@@ -49,6 +54,7 @@ ENGINE = Engine(
     deletes_rows=False,
     lock_class="sagaz_dbt.engines.spark.SparkMetastoreLock",
     node_refusal="sagaz_dbt.engines.spark.refusal",
+    overwrites_partitions=True,
 )
 
 #: Incremental strategies that write rows in place on parquet and can be undone by swapping

@@ -24,7 +24,8 @@ __all__ = ["StepDetail"]
 class StepDetail:
     # -- a row-level backup (BackupKind.restores_rows): which rows the copy holds --
     mode: BackupKind | None = None
-    #: keys: the unique key's columns, and the table of the batch's keys the pre-hook fills
+    #: keys: the unique key's columns, and the table of the batch's keys the pre-hook fills;
+    #: partitions: the partition columns, and the table of the batch's partition values
     key_columns: list[str] | None = None
     keys_identifier: str | None = None
     #: current (dbt snapshots): the snapshot's meta columns
@@ -79,7 +80,7 @@ class StepDetail:
         out: dict[str, Any] = {}
         if self.external_file is not None:
             out["external_file"] = {"path": self.external_file.path, "backup": self.external_file.backup}
-        if self.mode is BackupKind.KEYS:
+        if self.mode in (BackupKind.KEYS, BackupKind.PARTITIONS):
             out.update(mode=self.mode.value, key_columns=list(self.key_columns or []), keys_identifier=self.keys_identifier)
         elif self.mode is BackupKind.CURRENT:
             out.update(

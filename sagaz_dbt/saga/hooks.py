@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from sagaz_dbt.backups.incremental import NONDETERMINISTIC_SQL
 from sagaz_dbt.saga.journal import StepRecord
 from sagaz_dbt.dbt.package import PACKAGE_NAME
 from sagaz_dbt.vocabulary import BackupKind
@@ -92,8 +93,11 @@ def _hook_sql(record: StepRecord) -> str | None:
     detail = record.detail
     if record.materialized == MATERIALIZED_VIEW and record.kept_identifier:
         return "{{ sagaz_dbt.keep_materialized_view(%s) }}" % json.dumps(record.kept_identifier)
-    if not record.copy_identifier or detail.mode not in (BackupKind.KEYS, BackupKind.CURRENT):
+    if not record.copy_identifier or detail.mode not in (BackupKind.KEYS, BackupKind.CURRENT, BackupKind.PARTITIONS):
         return None
+    if detail.mode is BackupKind.PARTITIONS:
+        args = [detail.key_columns, record.copy_identifier, detail.keys_identifier, NONDETERMINISTIC_SQL]
+        return "{{ sagaz_dbt.backup_partitions(%s) }}" % ", ".join(json.dumps(a) for a in args)
     if detail.mode is BackupKind.KEYS:
         args = [detail.key_columns, record.copy_identifier, detail.keys_identifier]
         return "{{ sagaz_dbt.backup_touched_rows(%s) }}" % ", ".join(json.dumps(a) for a in args)

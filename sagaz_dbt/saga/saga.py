@@ -126,6 +126,7 @@ class Saga:
                         "identifier": p.identifier,
                         "kind": p.snapshot.kind.value,
                         "window": p.snapshot.window,
+                        "key_columns": list(p.snapshot.key_columns),
                     }
                     for p in plan
                 ],
@@ -521,9 +522,9 @@ def _row_backup(planned: PlannedStep, armed: dict[str, Any]) -> dict[str, Any]:
         }
     if not snapshot.row_level or armed.get("copied") or not armed.get("copy_identifier"):
         return {}
-    if snapshot.kind is BackupKind.KEYS:
+    if snapshot.kind in (BackupKind.KEYS, BackupKind.PARTITIONS):
         return {
-            "mode": BackupKind.KEYS,
+            "mode": snapshot.kind,
             "key_columns": list(snapshot.key_columns),
             "keys_identifier": _opt_str(armed.get("keys_identifier")),
         }

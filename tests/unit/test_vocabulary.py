@@ -43,6 +43,7 @@ def test_every_action_a_macro_returns_is_known(literal: str) -> None:
         ("rows restored", True),
         ("rows restored (keys)", True),
         ("rows restored (current)", True),
+        ("rows restored (partitions)", True),
         ("copy swapped in", True),
         ("dropped", True),
         ("recreated", True),

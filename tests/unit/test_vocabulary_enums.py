@@ -24,7 +24,7 @@ from sagaz_dbt.vocabulary import (
         (RunStatus, {"arming", "building", "committing", "committed", "compensating", "rolled_back"}),
         (StepStatus, {"armed", "compensated", "released", "retained"}),
         (RunOutcome, {"not_started", "committed", "rolled_back", "torn"}),
-        (BackupKind, {"swap", "copy", "keys", "current", "window"}),
+        (BackupKind, {"swap", "copy", "keys", "current", "window", "partitions"}),
     ],
 )
 def test_stored_text_never_changes(enum: type, stored: set[str]) -> None:

@@ -38,6 +38,13 @@
       {%- if existing.is_view -%}
         {#- Replaced in place by `create or replace view`: its text brings it back. -#}
         {%- do out.update({'view_text': sagaz_dbt.spark_view_text(existing)}) -%}
+      {%- elif step.kind == 'partitions' and existing.is_table and sagaz_dbt.spark_partitioned_by(existing, step.key_columns) -%}
+        {#- insert_overwrite by partition: the node's pre-hook copies the partitions its batch
+            overwrites (partitions.sql); only the names are journaled now. -#}
+        {%- do out.update({'copy_identifier': sagaz_dbt.sagaz_identifier(existing.identifier, 'cp', sagaz_dbt.run_token()),
+                           'keys_identifier': sagaz_dbt.sagaz_identifier(existing.identifier, 'ky', sagaz_dbt.run_token())}) -%}
+        {%- do sagaz_dbt.claim_name(step, out.copy_identifier, true, memo, owners) -%}
+        {%- do sagaz_dbt.claim_name(step, out.keys_identifier, true, memo, owners) -%}
       {%- elif step.kind != 'swap' -%}
         {#- Written in place (incremental append / insert_overwrite): copied whole, in the
             table's own schema (not copy_relation's backup schema): Spark renames a table
@@ -58,7 +65,8 @@
     {%- do rows.append({'seq': step.seq, 'unique_id': step.unique_id, 'resource_type': step.resource_type,
                         'materialized': step.materialized, 'database': step.database, 'schema': step.schema,
                         'identifier': out.identifier, 'pre_type': out.pre_type, 'kept_identifier': out.kept_identifier,
-                        'copy_identifier': out.copy_identifier, 'index_ddl': '[]', 'status': 'arming', 'detail': '{}'}) -%}
+                        'copy_identifier': out.copy_identifier, 'index_ddl': '[]', 'status': 'arming',
+                        'detail': tojson({'keys_identifier': out.keys_identifier}) if out.keys_identifier else '{}'}) -%}
   {%- endfor -%}
   {%- do sagaz_dbt.spark_insert_steps(database, schema, run.run_id, rows) -%}
   {%- for existing, copy in copies -%}
@@ -114,6 +122,10 @@
     {{- return('dropped') -}}
   {%- endif -%}
   {%- set kept = sagaz_dbt.spark_find(step, step.kept_identifier, memo) -%}
+  {%- if detail.get('mode') == 'partitions' and kept is none -%}
+    {#- The partitions its batch overwrote, back from their copy (partitions.sql). -#}
+    {{- return(sagaz_dbt.spark_restore_partitions(step, current, detail, memo)) -}}
+  {%- endif -%}
   {%- set copy = sagaz_dbt.spark_find(step, step.copy_identifier, memo) -%}
   {%- if kept is not none or copy is not none -%}
     {#- Drop the run's version, then rename the pre-run relation back; a crash in between
@@ -121,6 +133,7 @@
     {%- do sagaz_dbt.spark_drop(current, memo) -%}
     {%- do sagaz_dbt.spark_rename(kept if kept is not none else copy, step.identifier, memo) -%}
     {%- if kept is not none -%}{%- do sagaz_dbt.spark_drop(copy, memo) -%}{%- endif -%}
+    {%- do sagaz_dbt.spark_drop(sagaz_dbt.spark_find(step, detail.get('keys_identifier'), memo), memo) -%}
     {{- return('swapped back' if kept is not none else 'copy swapped in') -}}
   {%- elif detail.get('view_text') -%}
     {{- return(sagaz_dbt.spark_restore_view(step, current, detail.view_text, memo)) -}}
@@ -147,7 +160,9 @@
 
 {% macro spark_release_step(step, memo, include_kept=true) -%}
   {%- set dropped = [] -%}
-  {%- for identifier in ([step.kept_identifier] if include_kept else []) + [step.copy_identifier] -%}
+  {%- set detail = fromjson(step.detail) if step.detail else {} -%}
+  {#- a partition copy before its list of partitions (partitions.sql) -#}
+  {%- for identifier in ([step.kept_identifier] if include_kept else []) + [step.copy_identifier, detail.get('keys_identifier')] -%}
     {%- set rel = sagaz_dbt.spark_find(step, identifier, memo) -%}
     {%- if rel is not none -%}
       {%- do sagaz_dbt.spark_drop(rel, memo) -%}
