@@ -94,6 +94,8 @@ class StepRecord:
             "copy_identifier": self.copy_identifier,
             "index_ddl": json.dumps(self.index_ddl),
             "detail": json.dumps(self.detail.to_json()),
+            # `arming`: the run never got past arming (Spark's compensation reads it)
+            "status": self.status,
         }
 
     @property

@@ -5,7 +5,8 @@
 ACTIONS_JSON is a list of ["dbt", args...] (plain dbt), ["dbt_refused", args...] (plain
 dbt, which the guard should stop: prints PLAIN DBT refused/RAN), ["sagaz", args...] (sagaz-dbt
 build), ["recover"], ["dump", PATH] (the schema's state and sagaz's own relations, as JSON),
-["write", RELPATH, TEXT] (a file of the project) or ["crash_at", POINT] (sets
+["write", RELPATH, TEXT] (a file of the project), ["truncate_copies"] (empty every
+`__sagaz_cp_` table of the schema: what a kill while arming copied a table leaves) or ["crash_at", POINT] (sets
 SAGAZ_DBT_CRASH_AT from here on: the actions after it SIGKILL the process at POINT, the
 actions before it cannot).  Each process
 starts its own Spark session on the project's warehouse folder: Derby admits one process,
@@ -51,12 +52,30 @@ def main(project_dir: str, schema: str, actions: list[list[str]]) -> int:
             print("EXIT", sagaz_dbt.build([*args, *location]).exit_code, flush=True)
         elif action == "recover":
             recover(location)
+        elif action == "truncate_copies":  # every whole-table copy of the schema emptied (a half-made copy)
+            _start_session_as_dbt_would(project_dir)
+            inspector = SparkInspector(schema)
+            for name in [o for o in inspector.sagaz_objects() if o.startswith(schema + ".") and "__sagaz_cp_" in o]:
+                inspector.execute(f"truncate table {name}")
+                print("TRUNCATED", name, flush=True)
         elif action == "dump":
             inspector = SparkInspector(schema)
             Path(args[0]).write_text(
                 json.dumps({"state": inspector.state(), "sagaz": inspector.sagaz_objects()}, default=str)
             )
     return 0
+
+
+def _start_session_as_dbt_would(project_dir: str) -> None:
+    """Before dbt has started this process's Spark session: start it with the profile's
+    settings (dbt-spark's later getOrCreate then reuses it), on the chain's warehouse."""
+    import yaml
+
+    from helpers import spark
+
+    profile = yaml.safe_load((Path(project_dir) / "profiles.yml").read_text())
+    output = next(iter(profile.values()))["outputs"]["dev"]
+    spark.session(Path(output["server_side_parameters"]["spark.sql.warehouse.dir"]).parent)
 
 
 if __name__ == "__main__":

@@ -191,3 +191,33 @@ def test_kill_at_every_phase_then_recover(spark_project: Any, tmp_path: Path) ->
         assert_same_state(expected, recovered["state"], f"after recovering a run killed at {previous.point}: the {outcome} state")
         assert [o for o in recovered["sagaz"] if o not in JOURNAL] == [], f"left after a kill at {previous.point}"
     print(f"killed at {killed}: {time.monotonic() - started:.0f} s")
+
+
+@pytest.mark.timeout(1800)  # two processes, each starting Spark
+def test_a_copy_half_made_while_arming_is_never_swapped_in(tmp_path: Path) -> None:
+    """Killed while arming copied an incremental table (`create table ... like`, then the
+    insert: no transaction), the copy may be empty or partial while the table itself was
+    never touched (dbt had not started).  Recovery must keep the table and drop the copy,
+    never swap the copy in.  Reproduced by a kill at `armed-run` (copies made, step rows
+    still `arming`) and the copies emptied by hand before `recover`."""
+    import shutil
+
+    from helpers.project import PROJECTS_DIR
+
+    root = tmp_path / "spark_shop"
+    shutil.copytree(PROJECTS_DIR / "spark_shop", root)
+    schema = new_schema()
+    profile = {"spark_shop": {"target": "dev", "outputs": {"dev": profile_output(schema, tmp_path / "warehouse")}}}
+    (root / "profiles.yml").write_text(yaml.safe_dump(profile))
+    started = time.monotonic()
+    code, out = _finish(_start(root, schema, [["dbt"], ["dump", str(tmp_path / "before.json")],
+                                              ["crash_at", "armed-run"], ["sagaz", *SUCCEEDING]]), tmp_path / "killed.log")
+    assert code == -signal.SIGKILL, f"not killed at armed-run (exit {code}):\n{out[-3000:]}"
+    code, out = _finish(_start(root, schema, [["truncate_copies"], ["recover"], ["dump", str(tmp_path / "after.json")]]),
+                        tmp_path / "recovered.log")
+    assert code == 0, out[-3000:]
+    assert "TRUNCATED" in out, "the build armed no whole-table copy: this test proves nothing"
+    assert_same_state(_dump(tmp_path / "before.json")["state"], _dump(tmp_path / "after.json")["state"],
+                      "after recovering a run killed while arming")
+    assert [o for o in _dump(tmp_path / "after.json")["sagaz"] if o not in JOURNAL] == []
+    print(f"half-made copy: {time.monotonic() - started:.0f} s")

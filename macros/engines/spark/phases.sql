@@ -115,6 +115,13 @@
 {% macro spark_restore_step(step, memo) -%}
   {#- One step back to its pre-run state, from whatever point an earlier attempt reached. -#}
   {%- set detail = fromjson(step.detail) if step.detail else {} -%}
+  {%- if step.get('status') == 'arming' -%}
+    {#- Arming never finished (its step rows were never journaled `armed`): dbt never started,
+        so the relation holds its pre-run state, and its copy may be half made (killed while
+        the rows were inserted).  Only the backups go; nothing is swapped in. -#}
+    {%- do sagaz_dbt.spark_release_step(step, memo, include_kept=false) -%}
+    {{- return('untouched') -}}
+  {%- endif -%}
   {%- set current = sagaz_dbt.spark_find(step, step.identifier, memo) -%}
   {%- if step.pre_type is none -%}
     {%- if current is none -%}{{- return('untouched') -}}{%- endif -%}
