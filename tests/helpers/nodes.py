@@ -81,6 +81,7 @@ class Node:
     alias: str | None = None
     depends_on: DependsOn = field(default_factory=DependsOn)
     compiled_code: str = "select 1"
+    raw_code: str = "select 1"
 
     @property
     def unique_id(self) -> str:

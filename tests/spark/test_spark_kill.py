@@ -95,6 +95,21 @@ def test_every_crash_point_a_spark_build_passes_is_killed_here() -> None:
     assert set(NAMED) >= killed
 
 
+def _chain_project(tmp_path: Path) -> tuple[Path, str]:
+    """A copy of spark_shop in `tmp_path`, on a warehouse folder of its own (Derby admits one
+    process), in a new schema: where the chain's processes run."""
+    import shutil
+
+    from helpers.project import PROJECTS_DIR
+
+    root = tmp_path / "spark_shop"
+    shutil.copytree(PROJECTS_DIR / "spark_shop", root)
+    schema = new_schema()
+    profile = {"spark_shop": {"target": "dev", "outputs": {"dev": profile_output(schema, tmp_path / "warehouse")}}}
+    (root / "profiles.yml").write_text(yaml.safe_dump(profile))
+    return root, schema
+
+
 def _start(root: Path, schema: str, actions: list[list[str]]) -> subprocess.Popen:
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "PYTHONUNBUFFERED": "1"}
     env.pop("SAGAZ_DBT_RUN_ID", None)
@@ -128,15 +143,7 @@ def _as_dumped(state: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.mark.timeout(5400)  # eleven processes, each starting Spark: 3-8 min each at load 15-25 on 2 cores
 def test_kill_at_every_phase_then_recover(spark_project: Any, tmp_path: Path) -> None:
-    import shutil
-
-    from helpers.project import PROJECTS_DIR
-
-    root = tmp_path / "spark_shop"
-    shutil.copytree(PROJECTS_DIR / "spark_shop", root)
-    schema = new_schema()
-    profile = {"spark_shop": {"target": "dev", "outputs": {"dev": profile_output(schema, tmp_path / "warehouse")}}}
-    (root / "profiles.yml").write_text(yaml.safe_dump(profile))
+    root, schema = _chain_project(tmp_path)
     started = time.monotonic()
 
     # The first process: the pre-run warehouse (plain dbt, batch 1), then the first kill.
@@ -200,15 +207,7 @@ def test_a_copy_half_made_while_arming_is_never_swapped_in(tmp_path: Path) -> No
     never touched (dbt had not started).  Recovery must keep the table and drop the copy,
     never swap the copy in.  Reproduced by a kill at `armed-run` (copies made, step rows
     still `arming`) and the copies emptied by hand before `recover`."""
-    import shutil
-
-    from helpers.project import PROJECTS_DIR
-
-    root = tmp_path / "spark_shop"
-    shutil.copytree(PROJECTS_DIR / "spark_shop", root)
-    schema = new_schema()
-    profile = {"spark_shop": {"target": "dev", "outputs": {"dev": profile_output(schema, tmp_path / "warehouse")}}}
-    (root / "profiles.yml").write_text(yaml.safe_dump(profile))
+    root, schema = _chain_project(tmp_path)
     started = time.monotonic()
     code, out = _finish(_start(root, schema, [["dbt"], ["dump", str(tmp_path / "before.json")],
                                               ["crash_at", "armed-run"], ["sagaz", *SUCCEEDING]]), tmp_path / "killed.log")

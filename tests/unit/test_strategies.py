@@ -214,6 +214,24 @@ BEYOND_README = [
     Case("strategies/__init__.py UNKNOWN", "custom-materialization", model("external"), "copy"),
     # docs: meta.sagaz.snapshot: copy forces a copy of an incremental model.
     Case("strategies/incremental.py meta.sagaz.snapshot", "meta-snapshot-copy", incremental(unique_key="id", meta={"sagaz": {"snapshot": "copy"}}), "copy"),
+    # README, Apache Spark: parquet has no DELETE; insert_overwrite with partition_by backs up
+    # the partitions its batch overwrites, everything else incremental is copied.
+    *(
+        Case("README Spark: insert_overwrite", f"spark-insert_overwrite-{pid}", incremental(incremental_strategy="insert_overwrite", partition_by=by), "partitions", engine="spark", key_columns=cols)
+        for pid, by, cols in (("one", "day", ("day",)), ("list", ["region", "Day"], ("region", "day")), ("quoted", ['"Day"'], ("Day",)))
+    ),
+    Case("README Spark: insert_overwrite", "spark-insert_overwrite-fail-on-schema-change", incremental(incremental_strategy="insert_overwrite", partition_by="day", on_schema_change="fail"), "partitions", engine="spark", key_columns=("day",)),
+    Case("README Spark: insert_overwrite", "spark-insert_overwrite-no-partition_by", incremental(incremental_strategy="insert_overwrite"), "copy", engine="spark", notice="overwrites the whole table"),
+    Case("README Spark: insert_overwrite", "spark-insert_overwrite-expression", incremental(incremental_strategy="insert_overwrite", partition_by="date(ts)"), "copy", engine="spark", notice="not a list of columns"),
+    Case("README Spark: insert_overwrite", "spark-insert_overwrite-schema-change", incremental(incremental_strategy="insert_overwrite", partition_by="day", on_schema_change="append_new_columns"), "copy", engine="spark", notice="append_new_columns"),
+    *(
+        Case("README Spark: insert_overwrite", f"spark-insert_overwrite-{fn}", Node(config=Config(materialized="incremental", incremental_strategy="insert_overwrite", partition_by="day"), raw_code=f"select *, {fn}() as x from t"), "copy", engine="spark", notice=f"calls {fn}")
+        for fn in ("rand", "uuid", "current_date", "NOW")
+    ),
+    Case("README Spark: insert_overwrite", "spark-insert_overwrite-reads-this", Node(config=Config(materialized="incremental", incremental_strategy="insert_overwrite", partition_by="day"), raw_code="select * from s {% if is_incremental() %}where day > (select max(day) from {{ this }}){% endif %}"), "partitions", engine="spark", key_columns=("day",)),
+    Case("README Spark: insert_overwrite", "spark-insert_overwrite-meta-copy", incremental(incremental_strategy="insert_overwrite", partition_by="day", meta={"sagaz": {"snapshot": "copy"}}), "copy", engine="spark"),
+    Case("README Spark: append", "spark-append", incremental(incremental_strategy="append", partition_by="day"), "copy", engine="spark", notice="no DELETE"),
+    Case("README Spark: append", "spark-unique_key", incremental(incremental_strategy="append", unique_key="id"), "copy", engine="spark", notice="no DELETE"),
     Case(
         "strategies/base.py sagaz_meta (node meta)",
         "node-meta-partition_by",
@@ -238,7 +256,7 @@ def test_strategy_arms_the_snapshot_of_the_table(case: Case) -> None:
     snap = strategies.for_node(case.node).snapshot(case.node, _run(case))
     assert snap.kind == case.kind
     assert snap.key_columns == case.key_columns
-    assert snap.row_level == (case.kind in ("keys", "current"))
+    assert snap.row_level == (case.kind in ("keys", "current", "partitions"))
     if case.notice is None:
         assert snap.notice is None
     else:
