@@ -7,6 +7,7 @@ day 3 and creates day 4.  Row-level checksums of every relation (helpers/spark.p
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -80,5 +81,18 @@ def test_partition_backup_restores_exactly_and_succeeds_as_plain_dbt(spark_proje
     assert reference.dbt(*batch(3)).success
     assert ours.sagaz(*batch(3)).exit_code == 0, ours.last_output
     assert_same_state(reference.state(), ours.state(), "after batch 3: sagaz-dbt vs plain dbt")
+    assert ours.leftovers() == []
+
+    # A nondeterministic function only a macro brings in (the plan saw none in the model's
+    # SQL): the pre-hook stops the model before it writes anything; the run rolls back.
+    ours.write("macros/today.sql", "{% macro today() %}current_date(){% endmacro %}\n")
+    model = ours.root / "models" / f"{MODEL}.sql"
+    model.write_text(model.read_text().replace("select event_id,", "select {{ today() }} as loaded_on, event_id,"))
+    third = ours.state()
+    stopped = ours.sagaz(*batch(3))
+    assert stopped.exit_code == 1, ours.last_output
+    results = json.loads((ours.root / "target" / "run_results.json").read_text())["results"]
+    assert any("calls current_date" in (r.get("message") or "") for r in results), [r.get("message") for r in results]
+    assert_same_state(third, ours.state(), "after the build stopped by the nondeterministic macro")
     assert ours.leftovers() == []
     print(f"partition backup test: {time.monotonic() - started:.0f} s")
