@@ -68,7 +68,7 @@ ENGINE = Engine(
     multi_database_transactions=False,
     has_databases=False,
     deletes_rows=False,
-    lock_class="sagaz_dbt.engines.spark.target_lock",
+    lock_class="sagaz_dbt.engines.spark.SparkLock",
     node_refusal="sagaz_dbt.engines.spark.refusal",
 )
 
@@ -103,8 +103,35 @@ class SparkMetastoreLock(TargetLock):
             ) from exc
 
 
+class SparkLock(TargetLock):
+    """The Engine's lock: the metastore's (session) or a lease (thrift), by how the target
+    reaches Spark; an untested method is refused when the target is opened."""
+
+    def __init__(self, warehouse: "Warehouse") -> None:
+        super().__init__(warehouse)
+        self.inner = target_lock(warehouse)
+
+    def acquire(
+        self, wait: bool, timeout: float, describe_holder: Callable[[], str], on_wait: Callable[[str], None] | None
+    ) -> None:
+        self.inner.acquire(wait, timeout, describe_holder, on_wait)
+
+    def ensure_held(self) -> bool:
+        return self.inner.ensure_held()
+
+    def release(self) -> None:
+        self.inner.release()
+
+    @property
+    def lock_pid(self) -> int | None:
+        return self.inner.lock_pid
+
+    def start_heartbeat(self, journal_schema: str, run_id: str, token: str) -> None:
+        self.inner.start_heartbeat(journal_schema, run_id, token)
+
+
 def target_lock(warehouse: "Warehouse") -> TargetLock:
-    """The lock for how this target reaches Spark (Engine.lock_class)."""
+    """The lock for how this target reaches Spark."""
     method = str(getattr(warehouse.config.credentials, "method", ""))
     if method == "session":
         return SparkMetastoreLock(warehouse)
@@ -207,7 +234,7 @@ class SparkLeaseLock(TargetLock):
                 if not wait or time.monotonic() > deadline:
                     raise TargetBusyError(
                         f"another run holds this target: a sagaz-dbt lease on journal schema {self.schema!r} is "
-                        f"held by {holder.rstrip(".")}. Wait for it to finish, or pass --wait to queue behind it."
+                        f"held by {holder.rstrip('.')}. Wait for it to finish, or pass --wait to queue behind it."
                     )
                 if not announced and on_wait is not None:
                     on_wait(f"waiting for the run that holds this target ({holder})")
