@@ -266,7 +266,12 @@ class SparkLeaseLock(TargetLock):
         return found
 
     def _read_claims(self) -> tuple[list[lease.Claim], int]:
-        """Every claim in the journal schema, and the warehouse clock of the read."""
+        """Every claim in the journal schema, and the warehouse clock of the read.
+
+        A Thrift session caches the file list of every table it has read: read again, a
+        claim table another session appended to since would silently miss its newest beats
+        (and a live claim would look expired).  So every other claimer's table is refreshed
+        before it is read (with --wait the same rival is read again and again)."""
         for _ in range(5):
             rows = self._sql(f"show tables in {spark_identifier(self.schema)} like '{LEASE_PREFIX}*'", "list")
             ids = sorted({str(r[1])[len(LEASE_PREFIX):] for r in rows if str(r[1]).startswith(LEASE_PREFIX)})
@@ -278,6 +283,9 @@ class SparkLeaseLock(TargetLock):
             ]
             now_sql = "select unix_micros(current_timestamp())"
             try:
+                for i in ids:
+                    if i != self.claim_id:  # see below: a session's file lists go stale
+                        self._sql(f"refresh table {self._table(i)}", "refresh")
                 if not selects:
                     return [], int(self._sql(now_sql, "read")[0][0])
                 union = " union all ".join(selects)

@@ -82,7 +82,10 @@ def spark_state(spark: Any, schemas: list[str], label: Any) -> dict[str, dict[st
             if "sagaz" in name:
                 continue
             q = f"`{schema}`.`{name}`"
-            cols = [(f.name, f.dataType.simpleString()) for f in spark.table(q).schema.fields]
+            if hasattr(spark, "columns"):  # a Thrift server's (helpers/spark_thrift.py)
+                cols = spark.columns(q)
+            else:
+                cols = [(f.name, f.dataType.simpleString()) for f in spark.table(q).schema.fields]
             rows, checksum = spark.sql(
                 f"select count(*), md5(concat_ws('|', sort_array(collect_list(md5(to_json(struct(*))))))) from {q}"
             ).collect()[0]
@@ -92,7 +95,11 @@ def spark_state(spark: Any, schemas: list[str], label: Any) -> dict[str, dict[st
                 entry["definition"] = re.sub(r"\s+", " ", label(details["View Text"])).strip()
             else:  # a restored table must be laid out as before: the next insert_overwrite depends on it
                 entry["format"] = details.get("Provider")
-                entry["partitioned_by"] = [c.name for c in spark.catalog.listColumns(name, schema) if c.isPartition]
+                entry["partitioned_by"] = (
+                    spark.partition_columns(q)
+                    if hasattr(spark, "partition_columns")
+                    else [c.name for c in spark.catalog.listColumns(name, schema) if c.isPartition]
+                )
             out[f"{label(schema)}.{name}"] = entry
     return out
 
