@@ -13,13 +13,27 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import shutil
 from pathlib import Path
 from typing import Any
+
+import pytest
+
+from helpers.postgres import in_ci
 
 #: Set once per worker by tests/spark/conftest.py (the session fixture).
 WAREHOUSE_DIR: Path | None = None
 
 JOURNAL_SCHEMA = "sagaz"
+
+
+def require_java(what: str) -> None:
+    """Skip without Java, unless CI is set: there it must be installed (.ci/run), so fail."""
+    if shutil.which("java") is None:
+        reason = f"no Java: {what} needs a JVM (.ci/run installs openjdk-17-jre-headless)"
+        if in_ci():
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
 
 
 def new_schema() -> str:

@@ -11,7 +11,6 @@ built by sagaz-dbt (`built`): each leaves it exactly as it found it, which the n
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -20,9 +19,8 @@ from typing import Iterator
 
 import pytest
 
-from helpers.postgres import in_ci
 from helpers.project import assert_same_state
-from helpers.spark import new_schema
+from helpers.spark import new_schema, require_java
 from helpers.spark_thrift import ThriftInspector, ThriftProject, ThriftServer
 
 pytestmark = [pytest.mark.spark, pytest.mark.timeout(1200)]
@@ -36,11 +34,7 @@ KILLED_TTL = 30
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThriftServer]:
-    if shutil.which("java") is None:
-        reason = "no Java: a Spark Thrift server needs a JVM (.ci/run installs openjdk-17-jre-headless)"
-        if in_ci():
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+    require_java("a Spark Thrift server")
     pytest.importorskip("pyhive", reason="dbt-spark's PyHive extra (pyproject's test extra) is not installed")
     thrift = ThriftServer(tmp_path_factory.mktemp("thrift_server"))
     try:
