@@ -323,17 +323,28 @@ class SparkLeaseLock(TargetLock):
             started = time.monotonic()
             try:
                 self._sql(f"insert into {self._table(self.claim_id)} select {self._row()}", "beat")
+                finished = time.monotonic()
+                # The insert may resolve the table from this session's cache and write to a
+                # dropped table's folder: the metastore must still list the claim.
+                listed = self._sql(
+                    f"show tables in {spark_identifier(self.schema)} like {spark_string(LEASE_PREFIX + self.claim_id)}",
+                    "check",
+                )
             except Exception as exc:  # the server is unreachable, or our claim was dropped
-                self._last_error = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+                self._last_error = _first_line(exc)[:300]
                 continue
-            self._clock.beat(started, time.monotonic())
+            if not listed:
+                self._last_error = "its claim is no longer in the journal schema (another run or a person dropped it)"
+                self._clock.lose()
+                return
+            self._clock.beat(started, finished)
 
     def ensure_held(self) -> bool:
         if self._clock is None or self._clock.lapsed(time.monotonic()):
-            why = f" (last error: {self._last_error})" if self._last_error else ""
+            why = f" ({self._last_error})" if self._last_error else ""
             raise LockLostError(
-                f"this run's lease on journal schema {self.schema!r} lapsed: its heartbeat was not written for "
-                f"{self.ttl - lease.safety_margin(self.ttl):g} s{why}, so another run may hold the target now"
+                f"this run lost its lease on journal schema {self.schema!r}: its heartbeat could not be renewed "
+                f"within {self.ttl - lease.safety_margin(self.ttl):g} s{why}, so another run may hold the target now"
             )
         return False
 
@@ -419,7 +430,10 @@ class SparkLeaseLock(TargetLock):
 
 
 def _first_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:600] or type(exc).__name__
+    """The server's words: PyHive wraps the whole Thrift response (stack included)."""
+    response = exc.args[0] if exc.args else None
+    message = getattr(getattr(response, "status", None), "errorMessage", None)
+    return " ".join(str(message or exc).split())[:600] or type(exc).__name__
 
 
 def refusal(node: Any) -> str | None:

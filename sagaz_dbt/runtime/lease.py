@@ -113,6 +113,11 @@ class HolderClock:
         self.valid_until = max(self.valid_until, started + self.ttl - self.margin)
         return True
 
+    def lose(self) -> None:
+        """The claim is gone from the warehouse (another run judged it dead, or someone
+        dropped it): the lease is lost for good."""
+        self.lost = True
+
     def lapsed(self, now: float) -> bool:
         if now >= self.valid_until:
             self.lost = True

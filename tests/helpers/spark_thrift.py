@@ -14,6 +14,7 @@ profile) is PyHive's `NONE`, the same.  `auth: NOSASL` would need the server sta
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -67,6 +68,7 @@ class ThriftServer:
         with self.log.open("w") as log:
             self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=self.folder, start_new_session=True)
         deadline = started + timeout
+        logging.getLogger("thrift.transport.TSocket").setLevel(logging.CRITICAL)  # "could not connect" until up
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the Spark Thrift server exited ({self.proc.returncode}):\n{self._log_tail()}")

@@ -155,6 +155,45 @@ def test_a_killed_run_holds_the_target_until_its_lease_expires_then_recover_rest
     assert built.leftovers() == [] and look.claims() == []
 
 
+def test_a_holder_whose_claim_is_gone_knows_it_lost_the_lease(built: ThriftProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its claim dropped (as a run that judged it dead would), the holder's next heartbeat
+    finds it missing: the lease is lost for good (ensure_held, checked before every phase,
+    raises LockLostError), and another claimer takes the target at once."""
+    from sagaz_dbt.commands.target import open_target
+    from sagaz_dbt.dbt.options import SagazOptions
+    from sagaz_dbt.dbt.session import release_connections
+    from sagaz_dbt.engines.spark import SparkLeaseLock
+    from sagaz_dbt.runtime.lock import LockLostError, TargetBusyError
+
+    monkeypatch.setenv("SAGAZ_DBT_LEASE_TTL", "8")
+    look = inspector(built)
+    target = open_target("build", built.location_args, SagazOptions())
+    holder, rival = SparkLeaseLock(target.warehouse), SparkLeaseLock(target.warehouse)
+    try:
+        holder.acquire(False, 0, lambda: "", None)
+        with pytest.raises(TargetBusyError, match=BUSY):
+            rival.acquire(False, 0, lambda: "", None)
+        (claim,) = look.claims()
+        look.execute(f"drop table sagaz.{claim}")
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                holder.ensure_held()
+            except LockLostError as exc:
+                assert "no longer in the journal schema" in str(exc), exc
+                break
+            assert time.monotonic() < deadline, "the holder never noticed its claim was gone"
+            time.sleep(0.5)
+        rival.acquire(False, 0, lambda: "", None)
+        with pytest.raises(LockLostError):  # a lost lease stays lost, though another run holds it now
+            holder.ensure_held()
+    finally:
+        holder.release()
+        rival.release()
+        release_connections()
+    assert look.claims() == []
+
+
 def test_http_is_refused_with_the_reason(built: ThriftProject, tmp_path: Path) -> None:
     other = twin(built, tmp_path, "http")
     other.write_profile(method="http", host="https://example.invalid", token="x", cluster="c", port=443)

@@ -71,6 +71,13 @@ def test_holder_clock_a_late_beat_does_not_revive_a_lapsed_lease() -> None:
     assert clock.lost
 
 
+def test_holder_clock_a_claim_gone_from_the_warehouse_is_lost_for_good() -> None:
+    clock = HolderClock(ttl_seconds=20.0, claim_started=100.0)
+    clock.lose()
+    assert clock.lapsed(100.5)
+    assert not clock.beat(started=101.0, finished=101.5)
+
+
 def test_holder_clock_lapses_without_beats() -> None:
     clock = HolderClock(ttl_seconds=8.0, claim_started=0.0)
     assert not clock.lapsed(5.9)
