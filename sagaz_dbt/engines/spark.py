@@ -27,11 +27,17 @@ The lock depends on how dbt-spark reaches Spark (`credentials.method`, `target_l
   journal schema (`SparkLeaseLock`, protocol and safety argument in
   sagaz_dbt/runtime/lease.py).  Each claimer writes its claim and heartbeats to a table of
   its own, `<journal>.sagaz_lease_<claim id>`: Spark's file committer is not safe for two
-  concurrent appends to one parquet table (both jobs share the table's `_temporary`
-  folder; measured on a Thrift server: 7 of 24 concurrent inserts failed, and one failed
-  insert still landed its row), so no two runs ever write one table at once.  The lease
+  concurrent appends to one parquet table (measured on a Thrift server: 7 of 24 concurrent
+  inserts failed, and one failed insert still landed its row; the likely cause is that
+  both jobs stage their files in the table's one `_temporary` folder), so no two runs ever
+  write one table at once.  The lease
   covers the whole journal schema, not one target: two runs of different targets would
   append to the same journal tables.
+  The lease costs about a second per run on the critical path (open a connection, claim,
+  list, read; release drops the claim) and a heartbeat of about half a second every TTL/4
+  in the background.  Not done: the run's journal row is not heartbeaten on Spark (its
+  `heartbeat_epoch` is the arming time), so a run on another host whose lease lapsed
+  while its process still lives is judged by the lease alone.
 - `http` (Databricks) and `odbc`: refused before anything changes (untested here).
 """
 
@@ -221,6 +227,8 @@ class SparkLeaseLock(TargetLock):
         deadline = time.monotonic() + timeout
         announced = False
         attempt = 0
+        # Target.locked may release and take the lock again (queueing behind a live owner).
+        self._stop, self._clock, self.claim_id, self._last_error = threading.Event(), None, "", ""
         self._handle = self._open()
         try:
             self._sql(f"create schema if not exists {spark_identifier(self.schema)}", "schema")
@@ -241,6 +249,11 @@ class SparkLeaseLock(TargetLock):
                     announced = True
                 time.sleep(min(lease.backoff(attempt), max(deadline - time.monotonic(), 0.0) + 0.1))
         except BaseException:
+            if self.claim_id:  # interrupted between claiming and deciding: others must not wait a TTL
+                try:
+                    self._withdraw()
+                except Exception:
+                    pass
             self._close()
             raise
         self._thread = threading.Thread(target=self._heartbeat, name="sagaz-lease-heartbeat", daemon=True)
@@ -332,7 +345,9 @@ class SparkLeaseLock(TargetLock):
                 )
             except Exception as exc:  # the server is unreachable, or our claim was dropped
                 self._last_error = _first_line(exc)[:300]
-                continue
+                if not any(mark in str(exc) for mark in _NOT_FOUND):
+                    continue  # the clock decides: a beat may still come in time
+                listed = []
             if not listed:
                 self._last_error = "its claim is no longer in the journal schema (another run or a person dropped it)"
                 self._clock.lose()

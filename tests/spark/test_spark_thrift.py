@@ -126,7 +126,10 @@ def test_a_killed_run_holds_the_target_until_its_lease_expires_then_recover_rest
 ) -> None:
     before = built.state()
     built.write("seeds/customers.csv", DAY2_CUSTOMERS)
-    killed = sagaz_process(built, "--vars", "{batch: 2}", SAGAZ_DBT_CRASH_AT="built", SAGAZ_DBT_LEASE_TTL=str(KILLED_TTL))
+    # Killed mid-build: the seeds, a view and a table are rebuilt, the rest is not.
+    killed = sagaz_process(
+        built, "--vars", "{batch: 2}", SAGAZ_DBT_CRASH_AT="node-finished:4", SAGAZ_DBT_LEASE_TTL=str(KILLED_TTL)
+    )
     output = killed.communicate(timeout=900)[0]
     assert killed.returncode == -9, output[-3000:]
     look = inspector(built)
@@ -166,13 +169,17 @@ def test_a_holder_whose_claim_is_gone_knows_it_lost_the_lease(built: ThriftProje
     from sagaz_dbt.runtime.lock import LockLostError, TargetBusyError
 
     monkeypatch.setenv("SAGAZ_DBT_LEASE_TTL", "8")
+    # The holder's command line lands in its claim as a literal, quotes and backslashes too.
+    odd = "{note: 'it''s a \\ \"test\" %s'}"
+    monkeypatch.setattr(sys, "argv", ["sagaz-dbt", "build", "--vars", odd])
     look = inspector(built)
     target = open_target("build", built.location_args, SagazOptions())
     holder, rival = SparkLeaseLock(target.warehouse), SparkLeaseLock(target.warehouse)
     try:
         holder.acquire(False, 0, lambda: "", None)
-        with pytest.raises(TargetBusyError, match=BUSY):
+        with pytest.raises(TargetBusyError, match=BUSY) as busy:
             rival.acquire(False, 0, lambda: "", None)
+        assert f"sagaz-dbt build --vars {odd}" in str(busy.value), busy.value
         (claim,) = look.claims()
         look.execute(f"drop table sagaz.{claim}")
         deadline = time.monotonic() + 120

@@ -99,3 +99,13 @@ def test_backoff_is_jittered_and_capped(attempt: int) -> None:
     pauses = {round(backoff(attempt, rng=rng), 6) for _ in range(20)}
     assert len(pauses) > 1  # jittered: two runs that withdrew together do not retry in step
     assert all(1.0 <= p <= 9.0 for p in pauses)
+
+
+def test_spark_literals_escape_quotes_and_backslashes() -> None:
+    from sagaz_dbt.engines.spark import spark_identifier, spark_string
+    from sagaz_dbt.errors import WarehouseError
+
+    assert spark_string("it's a \\ test") == "'it\\'s a \\\\ test'"
+    assert spark_identifier("we`ird") == "`we``ird`"
+    with pytest.raises(WarehouseError):
+        spark_string("nul\x00byte")
