@@ -337,8 +337,9 @@ class SparkLeaseLock(TargetLock):
             try:
                 self._sql(f"insert into {self._table(self.claim_id)} select {self._row()}", "beat")
                 finished = time.monotonic()
-                # The insert may resolve the table from this session's cache and write to a
-                # dropped table's folder: the metastore must still list the claim.
+                # A dropped claim makes the insert fail (TABLE_OR_VIEW_NOT_FOUND, seen on the
+                # test server); the listing also covers a server that resolved the table from
+                # the session's cache and wrote to the dropped table's folder.
                 listed = self._sql(
                     f"show tables in {spark_identifier(self.schema)} like {spark_string(LEASE_PREFIX + self.claim_id)}",
                     "check",
