@@ -162,6 +162,7 @@ def open_target(
         session = DbtSession(dbt_args)
         manifest = session.parse()
     warehouse = Warehouse(manifest)
+    warehouse.journal_schema = options.journal_schema
     warehouse.locking = warehouse.engine.lock(warehouse)  # an unsupported adapter is refused here
     warehouse.waits = waits.WaitPolicy(lock_timeout=options.lock_timeout)
     config = warehouse.config
