@@ -55,7 +55,8 @@ class ThriftServer:
             "spark.sql.shuffle.partitions": "2",
             "spark.sql.warehouse.dir": str(self.folder / "tables"),
             "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={self.folder / 'metastore_db'};create=true",
-            "spark.driver.extraJavaOptions": f"-Dderby.system.home={self.folder}",
+            # C1 only, as the session tier (helpers/spark.py): start-up and planning dominate.
+            "spark.driver.extraJavaOptions": f"-Dderby.system.home={self.folder} -XX:TieredStopAtLevel=1",
         }
         command = [
             str(self.submit), "--class", "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
