@@ -83,6 +83,7 @@ class Target:
                 unfinished = self.own_runs(UNFINISHED)
                 live = [(run, why) for run in unfinished if (why := owner_alive(run)) is not None]
                 if not live:
+                    lock.interrupt_on_loss()
                     self.owner, self.unfinished = Owner.new(lock.lock_pid), unfinished
                     try:
                         yield

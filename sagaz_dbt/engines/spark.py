@@ -44,6 +44,7 @@ The lock depends on how dbt-spark reaches Spark (`credentials.method`, `target_l
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 import threading
@@ -135,6 +136,12 @@ class SparkLock(TargetLock):
     def start_heartbeat(self, journal_schema: str, run_id: str, token: str) -> None:
         self.inner.start_heartbeat(journal_schema, run_id, token)
 
+    def interrupt_on_loss(self) -> None:
+        self.inner.interrupt_on_loss()
+
+    def lost_by_interrupt(self) -> LockLostError | None:
+        return self.inner.lost_by_interrupt()
+
 
 def target_lock(warehouse: "Warehouse") -> TargetLock:
     """The lock for how this target reaches Spark."""
@@ -216,6 +223,10 @@ class SparkLeaseLock(TargetLock):
         self._clock: lease.HolderClock | None = None
         self._run_id: str | None = None
         self._last_error: str = ""
+        #: While a run holds the lease: the thread a lapse interrupts (see `_stop_the_run`).
+        self._run_thread: int | None = None
+        self._interrupted = False  # a lapse interrupted the run's main thread
+        self._signal_mutex = threading.Lock()
         #: (statement, seconds) of this lock's statements, for the per-run cost.
         self.timings: list[tuple[str, float]] = []
 
@@ -229,6 +240,7 @@ class SparkLeaseLock(TargetLock):
         attempt = 0
         # Target.locked may release and take the lock again (queueing behind a live owner).
         self._stop, self._clock, self.claim_id, self._last_error = threading.Event(), None, "", ""
+        self._run_thread, self._interrupted = None, False
         self._handle = self._open()
         try:
             self._sql(f"create schema if not exists {spark_identifier(self.schema)}", "schema")
@@ -332,7 +344,8 @@ class SparkLeaseLock(TargetLock):
         while not self._stop.wait(lease.beat_interval(self.ttl)):
             assert self._clock is not None
             if self._clock.lapsed(time.monotonic()):
-                return  # lost for good: ensure_held says so before the next phase
+                self._stop_the_run()  # lost for good: ensure_held says so before the next phase
+                return
             started = time.monotonic()
             try:
                 self._sql(f"insert into {self._table(self.claim_id)} select {self._row()}", "beat")
@@ -352,6 +365,7 @@ class SparkLeaseLock(TargetLock):
             if not listed:
                 self._last_error = "its claim is no longer in the journal schema (another run or a person dropped it)"
                 self._clock.lose()
+                self._stop_the_run()
                 return
             self._clock.beat(started, finished)
 
@@ -367,10 +381,40 @@ class SparkLeaseLock(TargetLock):
     def start_heartbeat(self, journal_schema: str, run_id: str, token: str) -> None:
         self._run_id = run_id  # the next beats name the run (for other runs' messages)
 
+    def interrupt_on_loss(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            with self._signal_mutex:
+                self._run_thread = threading.main_thread().ident
+
+    def _stop_the_run(self) -> None:
+        """A lapsed lease stops the run's writes now, not at its next phase: the holder gave
+        up a margin (TTL/4) before any other run can see its claim expire, and a build can
+        last far longer than that.  The run's main thread gets the SIGINT that Ctrl-C sends:
+        dbt stops starting nodes and cancels its queries, and the rollback that follows
+        finds the lease lost (ensure_held) and leaves the run to `recover`, which takes the
+        lease anew.  Only for a command that asked (`interrupt_on_loss`: every command
+        holding the target through Target.locked), never once the lease is being released."""
+        with self._signal_mutex:
+            if self._run_thread is not None and not self._stop.is_set():
+                self._interrupted = True
+                signal.pthread_kill(self._run_thread, signal.SIGINT)
+                self._run_thread = None
+
+    def lost_by_interrupt(self) -> LockLostError | None:
+        if not self._interrupted:
+            return None
+        try:
+            self.ensure_held()
+        except LockLostError as exc:
+            return exc
+        return None
+
     # -- letting go -------------------------------------------------------------------------
 
     def release(self) -> None:
-        self._stop.set()
+        with self._signal_mutex:  # from here on a lapse interrupts nothing
+            self._stop.set()
+            self._run_thread = None
         if self._thread is not None:
             self._thread.join(timeout=60)
             self._thread = None

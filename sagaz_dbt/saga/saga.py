@@ -162,10 +162,12 @@ class Saga:
     def undo_partial_arming(self) -> None:
         """After arming failed: on an engine without transactional DDL its journal rows and
         copies may exist (nothing of the user's was changed yet): drop the copies and close
-        the run.  Best effort: what is left, `recover` finishes (the run is `arming`)."""
+        the run.  Best effort: what is left, `recover` finishes (the run is `arming`).  Not
+        without the target: a run that lost its lock (a lapsed lease) leaves it to `recover`."""
         if self.warehouse.engine.transactional_ddl:
             return
         try:
+            self._before_commit()  # the guard: LockLostError once the target is no longer ours
             with self.warehouse.transaction("sagaz_journal_read"):
                 records = self.journal.steps(self.run_id)
             self.expected, self.claim_token = RunStatus.ARMING, None

@@ -158,6 +158,38 @@ def test_a_killed_run_holds_the_target_until_its_lease_expires_then_recover_rest
     assert built.leftovers() == [] and look.claims() == []
 
 
+def test_a_run_whose_lease_is_lost_stops_at_once_and_is_left_to_recover(built: ThriftProject, tmp_path: Path) -> None:
+    """A lease lost while a run holds it (here its claim is dropped, as a run that judged it
+    dead would) stops the run at once, not at its next phase: the heartbeat interrupts the
+    run's main thread (paused once armed, where it would otherwise wait for minutes), the
+    rollback finds the lease lost and leaves the run to `recover`, which restores the
+    pre-run state."""
+    before = built.state()
+    go = tmp_path / "go"
+    run = sagaz_process(
+        built, "--vars", "{batch: 2}", SAGAZ_DBT_PAUSE_AT="armed", SAGAZ_DBT_PAUSE_FILE=str(go), SAGAZ_DBT_LEASE_TTL="8"
+    )
+    look = inspector(built)
+    try:
+        while not Path(f"{go}.reached").exists():
+            assert run.poll() is None, run.communicate()[0][-3000:]
+            time.sleep(0.2)
+        (claim,) = look.claims()
+        look.execute(f"drop table sagaz.{claim}")
+        # The gate never opens: a run not stopped by its heartbeat would wait its pause out (300 s).
+        output = run.communicate(timeout=150)[0]
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert run.returncode == 2 and "lost its lease" in output, output[-3000:]
+    from sagaz_dbt.api import recover
+
+    assert len(recover(built.location_args)) == 1
+    assert_same_state(before, built.state(), "after recovering a run that lost its lease (thrift)")
+    assert built.leftovers() == [] and look.claims() == []
+
+
 def test_a_holder_whose_claim_is_gone_knows_it_lost_the_lease(built: ThriftProject, monkeypatch: pytest.MonkeyPatch) -> None:
     """Its claim dropped (as a run that judged it dead would), the holder's next heartbeat
     finds it missing: the lease is lost for good (ensure_held, checked before every phase,
