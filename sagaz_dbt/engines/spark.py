@@ -344,7 +344,7 @@ class SparkLeaseLock(TargetLock):
         while not self._stop.wait(lease.beat_interval(self.ttl)):
             assert self._clock is not None
             if self._clock.lapsed(time.monotonic()):
-                self._stop_the_run()  # lost for good: ensure_held says so before the next phase
+                self._stop_the_run()  # lost for good: the run stops now
                 return
             started = time.monotonic()
             try:

@@ -26,7 +26,8 @@ judges its own lease on its local monotonic clock, conservatively (`HolderClock`
 lease lapses at (start of its last beat that returned in time) + TTL - margin.  The
 start precedes the warehouse's stamp, so the holder gives up before any other run can
 see its claim expire.  A beat that returns after the lapse does not revive it: a lapse is
-final, and the run stops before its next phase (LockLostError).
+final: the holder interrupts its command at once (engines/spark.py `_stop_the_run`), which
+reports the loss (LockLostError) and leaves the run to `recover`.
 """
 
 from __future__ import annotations
