@@ -70,7 +70,12 @@
 
 {% macro copy_relation(relation) -%}
   {#- A copy is created where no user macro lists it: in the run's backup schema. -#}
-  {%- set identifier = sagaz_dbt.sagaz_identifier(relation.identifier, 'cp', sagaz_dbt.run_token()) -%}
+  {{- return(sagaz_dbt.backup_relation(relation, sagaz_dbt.sagaz_identifier(relation.identifier, 'cp', sagaz_dbt.run_token()))) -}}
+{%- endmacro %}
+
+
+{% macro backup_relation(relation, identifier) -%}
+  {#- The table `identifier` of `relation`'s backups, in the run's backup schema. -#}
   {{- return(sagaz_dbt.in_backup_schema(relation.incorporate(path={'identifier': identifier}, type='table'))) -}}
 {%- endmacro %}
 

@@ -28,6 +28,7 @@ from rich.console import Console
 
 import sagaz_dbt.api
 from sagaz_dbt.engines.postgres import lock_key
+from sagaz_dbt.runtime.lock import HEARTBEAT_SECONDS
 from sagaz_dbt.dbt.session import release_connections
 
 from helpers.postgres import PgDatabase
@@ -217,7 +218,9 @@ def test_lost_lock_second_run_refuses_and_first_takes_it_back(built, day2) -> No
 
 def test_lost_lock_second_run_with_wait_queues_behind_the_first(built, day2) -> None:
     """With --wait, the second run does not refuse: it lets the lock go, waits for the first
-    (which takes its lock back and commits), then runs on the committed state."""
+    (which takes its lock back and commits), then runs on the committed state.  Its lock,
+    taken again after the wait, keeps its heartbeat: the journal row is stamped while the
+    run holds the target (other hosts tell a live owner from a dead one by it)."""
     succeeded = success_state(built)
     project, _ = day2
     first = PausedRun(project, "node-finished:2", "--threads", "1")
@@ -228,6 +231,8 @@ def test_lost_lock_second_run_with_wait_queues_behind_the_first(built, day2) -> 
     log = project.root / "second.log"
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"}
     env.pop(RUN_ID_ENV, None)
+    gate = project.root / "second.gate"
+    env.update({"SAGAZ_DBT_PAUSE_AT": "node-finished:2", "SAGAZ_DBT_PAUSE_FILE": str(gate)})
     with log.open("w") as sink:
         second = subprocess.Popen(
             [str(Path(sys.executable).parent / "sagaz-dbt"), "build", "--wait", *project.location_args],
@@ -240,6 +245,19 @@ def test_lost_lock_second_run_with_wait_queues_behind_the_first(built, day2) -> 
             time.sleep(0.1)
         first.resume()
         assert first.finish() == 0, first.output
+        while not Path(f"{gate}.reached").exists():
+            assert second.poll() is None, log.read_text()
+            assert time.monotonic() < deadline + 240, "the second run never reached its pause point"
+            time.sleep(0.1)
+        second_run = latest_run(project)
+        assert second_run["run_id"] != run["run_id"]
+        beat = "select heartbeat_epoch from sagaz.sagaz_runs where run_id = '{}'".format(second_run["run_id"])
+        assert second_run["run_id"].isalnum()  # hex: safe to inline
+        beats = [project.query(beat)[0][0]]
+        time.sleep(3 * HEARTBEAT_SECONDS)
+        beats.append(project.query(beat)[0][0])
+        assert beats[1] > beats[0], f"the second run's lock has no heartbeat after its wait: {beats}"
+        gate.write_text("go")
         assert second.wait(timeout=240) == 0, log.read_text()
     assert project.journal_run(run["run_id"])[0] == "committed"
     assert_same_state(succeeded, project.state(), "warehouse after both runs")

@@ -60,10 +60,11 @@
 {%- endmacro %}
 
 
-{% macro batch_backup_table() -%}
-  {#- In a node's pre-hook: its table, when a backup of what its batch touches applies (the
-      run is armed, the node is not fully refreshed, and its relation is a table), else none. -#}
-  {%- if not sagaz_dbt.is_armed() or should_full_refresh() -%}
+{% macro row_backup_of() -%}
+  {#- The pre-hooks' common start: the model's pre-run table, or none when there is nothing
+      to back up (no run armed, or no table yet: the run creates it, and compensation
+      drops it).  Its row backups go to `backup_relation(existing, identifier)` (naming.sql). -#}
+  {%- if not sagaz_dbt.is_armed() -%}
     {{- return(none) -}}
   {%- endif -%}
   {%- set existing = sagaz_dbt.find_node_relation(this.database, this.schema, this.identifier) -%}
@@ -72,12 +73,12 @@
 
 
 {% macro backup_touched_rows(key_columns, copy_identifier, keys_identifier) -%}
-  {%- set existing = sagaz_dbt.batch_backup_table() -%}
+  {%- set existing = none if should_full_refresh() else sagaz_dbt.row_backup_of() -%}
   {%- if existing is none -%}
     {{- return('') -}}
   {%- endif -%}
-  {%- set keys = sagaz_dbt.in_backup_schema(existing.incorporate(path={'identifier': keys_identifier}, type='table')) -%}
-  {%- set copy = sagaz_dbt.in_backup_schema(existing.incorporate(path={'identifier': copy_identifier}, type='table')) -%}
+  {%- set keys = sagaz_dbt.backup_relation(existing, keys_identifier) -%}
+  {%- set copy = sagaz_dbt.backup_relation(existing, copy_identifier) -%}
   {%- set quoted = [] -%}
   {%- for col in key_columns -%}{%- do quoted.append(adapter.quote(col)) -%}{%- endfor -%}
   {%- call statement('sagaz_backup_keys', auto_begin=True) -%}
@@ -107,14 +108,11 @@
 
 
 {% macro backup_current_rows(copy_identifier, valid_to, valid_to_current) -%}
-  {%- if not sagaz_dbt.is_armed() -%}
+  {%- set existing = sagaz_dbt.row_backup_of() -%}
+  {%- if existing is none -%}
     {{- return('') -}}
   {%- endif -%}
-  {%- set existing = sagaz_dbt.find_node_relation(this.database, this.schema, this.identifier) -%}
-  {%- if existing is none or not existing.is_table -%}
-    {{- return('') -}}
-  {%- endif -%}
-  {%- set copy = sagaz_dbt.in_backup_schema(existing.incorporate(path={'identifier': copy_identifier}, type='table')) -%}
+  {%- set copy = sagaz_dbt.backup_relation(existing, copy_identifier) -%}
   {%- call statement('sagaz_backup_current', auto_begin=True) -%}
     create table {{ copy }} as
     select * from {{ existing }} as sagaz_t

@@ -254,7 +254,8 @@ class _Build:
         elif isinstance(exc, SagazError):
             result.error, result.exit_code = exc, exc.exit_code
         elif isinstance(exc, KeyboardInterrupt):
-            result.error, result.exit_code = _interrupted(phase, run_id), 2
+            lost = self.target.lock.lost_by_interrupt() if self.target is not None else None
+            result.error, result.exit_code = (_lost(lost, phase, run_id) if lost else _interrupted(phase, run_id)), 2
         else:  # a bug or an engine error sagaz-dbt did not anticipate
             assert isinstance(exc, Exception)
             result.error, result.exit_code = _unexpected(exc, phase, run_id), 2

@@ -74,30 +74,37 @@ def gc(args: Sequence[str], *, keep: int = 0, console: Console | None = None) ->
         raise UsageError(f"--keep takes a number of runs, 0 or more (got {keep})")
     out = events.console_for(args, console or report.console())
     with maintenance(args, out) as target:
-        dropped = drop_old_backups(target, keep=keep, out=out)
-        sweep_backup_schemas(target)
+        dropped = collect_backups(target, keep=keep, sweep=True)
     out.print(f"sagaz-dbt: dropped the backups of {dropped} run(s).")
     return dropped
 
 
 def drop_old_backups(target: Target, keep: int, out: Console) -> int:
-    committed = target.own_runs([RunStatus.COMMITTED])
-    older = committed[: max(len(committed) - keep, 0)]
+    """After a build with --keep-backups: the retained backups of older runs only."""
+    return collect_backups(target, keep=keep, sweep=False)
+
+
+def collect_backups(target: Target, keep: int, sweep: bool) -> int:
+    """One pass over this target's finished runs (each run's steps read once): drop the
+    retained backups of all but the `keep` most recent committed runs; with `sweep`, also
+    the empty backup schemas of the other finished runs.  A run drops its own right after
+    its last phase commits, so a crash at that moment leaves them (empty, harmless,
+    sagaz-named); a schema that still holds something (retained backups of a kept run,
+    anything put there by hand) stays.  Returns how many runs' backups were dropped."""
+    statuses = [RunStatus.COMMITTED, RunStatus.ROLLED_BACK] if sweep else [RunStatus.COMMITTED]
+    finished = target.own_runs(statuses)
+    committed = [run.run_id for run in finished if run.status == RunStatus.COMMITTED]
+    older = set(committed[: max(len(committed) - keep, 0)])
     count = 0
-    for run in older:
+    for run in finished:
+        if not sweep and run.run_id not in older:
+            continue
         steps = target.steps(run.run_id)
+        saga = Saga(target.warehouse, target.journal, run.run_id)
         if any(s.status == StepStatus.RETAINED for s in steps):
-            Saga(target.warehouse, target.journal, run.run_id).drop_retained(steps)
-            count += 1
+            if run.run_id in older:
+                saga.drop_retained(steps)  # drops the emptied backup schemas too
+                count += 1
+        elif steps and sweep:
+            saga.drop_backup_schemas(steps)
     return count
-
-
-def sweep_backup_schemas(target: Target) -> None:
-    """The empty backup schemas of finished runs: a run drops its own right after its last
-    phase commits, so a crash at that moment leaves them (empty, harmless, sagaz-named).
-    A schema that still holds something (retained backups, anything put there by hand)
-    stays; runs that retain backups are left to `drop_old_backups`."""
-    for run in target.own_runs([RunStatus.COMMITTED, RunStatus.ROLLED_BACK]):
-        steps = target.steps(run.run_id)
-        if steps and not any(s.status == StepStatus.RETAINED for s in steps):
-            Saga(target.warehouse, target.journal, run.run_id).drop_backup_schemas(steps)

@@ -83,6 +83,7 @@ class Target:
                 unfinished = self.own_runs(UNFINISHED)
                 live = [(run, why) for run in unfinished if (why := owner_alive(run)) is not None]
                 if not live:
+                    lock.interrupt_on_loss()
                     self.owner, self.unfinished = Owner.new(lock.lock_pid), unfinished
                     try:
                         yield
@@ -162,6 +163,7 @@ def open_target(
         session = DbtSession(dbt_args)
         manifest = session.parse()
     warehouse = Warehouse(manifest)
+    warehouse.journal_schema = options.journal_schema
     warehouse.locking = warehouse.engine.lock(warehouse)  # an unsupported adapter is refused here
     warehouse.waits = waits.WaitPolicy(lock_timeout=options.lock_timeout)
     config = warehouse.config

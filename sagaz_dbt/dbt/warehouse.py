@@ -28,6 +28,9 @@ class Warehouse:
         #: bound on every lock wait (sagaz_dbt.runtime.waits); None until then (no bound, no watch).
         self.locking: Any = None
         self.waits: Any = None
+        #: The journal's schema (--journal-schema), set by the target before the lock is made:
+        #: a lease-based lock (Spark Thrift) keeps its claims there.
+        self.journal_schema: str | None = None
 
     @property
     def adapter(self) -> Any:

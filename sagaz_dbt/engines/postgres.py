@@ -67,6 +67,11 @@ class PostgresAdvisoryLock(TargetLock):
         self, wait: bool, timeout: float, describe_holder: Callable[[], str], on_wait: Callable[[str], None] | None
     ) -> None:
         handle = self._open_lock_connection()
+        # A lock object is taken again after a release (Target.locked lets it go while it
+        # waits behind a live owner): the heartbeat of this holding starts from a fresh
+        # stop signal, or it would end at once and leave the run without pings and stamps.
+        self._stop = threading.Event()
+        self._thread = None
         deadline = time.monotonic() + timeout
         announced = False
         try:
@@ -116,6 +121,7 @@ class PostgresAdvisoryLock(TargetLock):
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+            self._thread = None
         with self._mutex:
             _close(self._handle)  # ends the session, which releases the advisory lock
             _close(self._side)

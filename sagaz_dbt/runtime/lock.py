@@ -74,6 +74,18 @@ class TargetLock:
     def start_heartbeat(self, journal_schema: str, run_id: str, token: str) -> None:
         pass
 
+    def interrupt_on_loss(self) -> None:
+        """The command holding the target calls this from its main thread.  A lock that can
+        lapse while held (a lease) then interrupts that thread the moment it does, so the
+        command stops writing before another can take the target.  A lock that lives as
+        long as its connection needs nothing: a run that lost it is still seen alive by its
+        journal heartbeat (Postgres) or keeps the metastore (Spark session)."""
+
+    def lost_by_interrupt(self) -> "LockLostError | None":
+        """The loss, when this lock interrupted its command (`interrupt_on_loss`): the
+        command reports it instead of a Ctrl-C."""
+        return None
+
     def watch(self, handle: Any) -> BlockerWatch | None:
         """A watcher naming who blocks a statement on `handle` (dbt's connection), if the
         engine can wait for locks at all."""

@@ -16,8 +16,9 @@ milliseconds of context building; per-step calls would make the cost grow with t
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from sagaz_dbt import diagnosis
 
@@ -162,10 +163,12 @@ class Saga:
     def undo_partial_arming(self) -> None:
         """After arming failed: on an engine without transactional DDL its journal rows and
         copies may exist (nothing of the user's was changed yet): drop the copies and close
-        the run.  Best effort: what is left, `recover` finishes (the run is `arming`)."""
+        the run.  Best effort: what is left, `recover` finishes (the run is `arming`).  Not
+        without the target: a run that lost its lock (a lapsed lease) leaves it to `recover`."""
         if self.warehouse.engine.transactional_ddl:
             return
         try:
+            self._before_commit()  # the guard: LockLostError once the target is no longer ours
             with self.warehouse.transaction("sagaz_journal_read"):
                 records = self.journal.steps(self.run_id)
             self.expected, self.claim_token = RunStatus.ARMING, None
@@ -231,7 +234,14 @@ class Saga:
         restore = [r.seq for r in ordered if touched is None or r.unique_id in touched]
         run_relations = {(r.schema, r.identifier) for r in records}
         files_restored = 0
-        try:
+        failed = _PhaseFailure(
+            TornWarehouseError,
+            f"run {self.run_id} could not be rolled back",
+            lambda: self._not_applied(files_restored)
+            + "journal still holds every backup. Once the cause is fixed, run "
+            "`sagaz-dbt recover` with the same --project-dir/--profiles-dir/--target.",
+        )
+        with failed.catching(BaseException):  # Ctrl-C included: the journal decides what is left
             with self.warehouse.transaction("sagaz_compensate"):
                 self._claim()
                 # Files outside the warehouse first (once the run is ours), idempotently: a
@@ -262,17 +272,6 @@ class Saga:
                 checkpoint("compensate-step")
                 self._before_commit()
             checkpoint("compensated")
-        except LockLostError:
-            raise
-        except BaseException as exc:
-            hint = diagnosis.advice(exc)
-            raise TornWarehouseError(
-                f"run {self.run_id} could not be rolled back: {diagnosis.describe(exc)}\n"
-                + (f"Cause: {hint}.\n" if hint else "")
-                + self._not_applied(files_restored)
-                + "journal still holds every backup. Once the cause is fixed, run "
-                "`sagaz-dbt recover` with the same --project-dir/--profiles-dir/--target."
-            ) from exc
         _release_files([r for r in records if r.seq not in restore])
         if progress is not None:
             progress(len(ordered), len(ordered))
@@ -304,6 +303,20 @@ class Saga:
         if files:
             return files + "nothing else of the rollback was applied (it runs in one transaction), and the "
         return "Nothing of the rollback was applied (it runs in one transaction), and the "
+
+    def _release_not_finished(self) -> str:
+        """What a failed release left, truthfully: in one transaction nothing of it, so
+        `recover` restores the pre-run state; without transactional DDL the release journals
+        `committing` before its first drop, and from there `recover` finishes it instead."""
+        head = "Until `sagaz-dbt recover` runs, the journal counts this run as unfinished, and "
+        if self.warehouse.engine.transactional_ddl:
+            return head + "recovering it restores the pre-run state."
+        return (
+            head + f"recovering it either finishes the release (the successful run's state: on "
+            f"{self.warehouse.engine.adapter_type} the release is a sequence of steps, and once the run's status is "
+            "`committing` it had begun) or, if it had not begun, restores the pre-run state; "
+            "`sagaz-dbt runs` shows the status."
+        )
 
     def _drop_created_schemas(self, records: list[StepRecord]) -> list[str]:
         """After the rollback committed: drop the schemas the run created, now empty.  Best
@@ -342,7 +355,12 @@ class Saga:
             outcome.warnings.extend(self._repoint_after_success([r for r in records if r.kept_identifier]))
         checkpoint("committing")
         ordered = sorted(records, key=lambda r: r.seq, reverse=True)
-        try:
+        failed = _PhaseFailure(
+            WarehouseError,
+            f"run {self.run_id} succeeded, but its backups could not be released",
+            self._release_not_finished,
+        )
+        with failed.catching(Exception):
             with self.warehouse.transaction("sagaz_release"):
                 self._claim()
                 actions = self._call(
@@ -354,16 +372,6 @@ class Saga:
                 checkpoint("release-step")
                 self._before_commit()
             checkpoint("released")
-        except LockLostError:
-            raise
-        except Exception as exc:
-            hint = diagnosis.advice(exc)
-            raise WarehouseError(
-                f"run {self.run_id} succeeded, but its backups could not be released: {diagnosis.describe(exc)}\n"
-                + (f"Cause: {hint}.\n" if hint else "")
-                + "Until `sagaz-dbt recover` runs, the journal counts this run as unfinished, and "
-                "recovering it restores the pre-run state."
-            ) from exc
         if keep_backups <= 0:
             _release_files(records)
             self.drop_backup_schemas(records)
@@ -497,6 +505,29 @@ class Saga:
     @property
     def _dialect(self) -> str:
         return self.warehouse.engine.sqlglot_dialect
+
+
+@dataclass(frozen=True)
+class _PhaseFailure:
+    """How a failed phase is reported: `error` with the phase's `head`, the warehouse's own
+    message and advice, then `tail()` (what the failure left, said when it is known).  A
+    lost lock passes through unchanged: its own message says what to do."""
+
+    error: type[Exception]
+    head: str
+    tail: Callable[[], str]
+
+    @contextmanager
+    def catching(self, caught: type[BaseException]) -> Iterator[None]:
+        try:
+            yield
+        except LockLostError:
+            raise
+        except caught as exc:
+            hint = diagnosis.advice(exc)
+            raise self.error(
+                f"{self.head}: {diagnosis.describe(exc)}\n" + (f"Cause: {hint}.\n" if hint else "") + self.tail()
+            ) from exc
 
 
 def _release_files(records: list[StepRecord]) -> None:

@@ -7,7 +7,6 @@ fails when CI is set (.ci/run installs Java 17).
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -15,18 +14,13 @@ from typing import Callable, Iterator
 import pytest
 
 from helpers import spark
-from helpers.postgres import in_ci
 from helpers.project import Project
-from helpers.spark import new_schema
+from helpers.spark import new_schema, require_java
 
 
 @pytest.fixture(scope="session")
 def spark_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    if shutil.which("java") is None:
-        reason = "no Java: the Spark tier needs a JVM (.ci/run installs openjdk-17-jre-headless)"
-        if in_ci():
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+    require_java("the Spark tier")
     pytest.importorskip("pyspark")
     folder = tmp_path_factory.mktemp("spark_warehouse")
     spark.WAREHOUSE_DIR = folder

@@ -1,9 +1,13 @@
-"""sagaz-dbt on Spark (dbt-spark, session mode, parquet), against real Spark: seeds, tables,
-views, incremental append and insert_overwrite (partitioned).  Every assertion on the
-warehouse compares row-level checksums of every relation (helpers/spark.py).
+"""sagaz-dbt on Spark (dbt-spark, session mode, parquet): what only Spark has, on the
+spark_shop project (seeds, tables, views, incremental append and insert_overwrite).  Every
+assertion on the warehouse compares row-level checksums of every relation (helpers/spark.py).
 
-The failure scenarios share one project built once by plain dbt (`built`): each must leave
-it exactly as before, so the next starts from the same state (and a leak shows at once).
+The engine-neutral scenarios (success equals plain dbt, a second incremental run, a failing
+test, a model error mid-DAG, a `--select` subset, refused node kinds) run once, in the
+conformance suite (test_spark_conformance.py); this module keeps what is Spark's own: the
+journal's values as literals, the metastore as the lock, the plain-dbt guard reading the
+append-only journal, and no message promising a transaction.  It shares one project built by
+plain dbt (`built`): each test must leave it exactly as before.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 
@@ -94,66 +98,22 @@ def _fails_and_restores(project: Project, *args: str) -> str:
     return result.run_id
 
 
-def test_success_equals_plain_dbt_and_second_incremental_run(built: tuple[Project, list[dict]], spark_project: Any) -> None:
-    sagaz = spark_project("sagaz")
-    for args, expected in zip(BUILDS, built[1]):
-        started = time.monotonic()
-        result = sagaz.sagaz(*args)
-        print(f"sagaz-dbt build {' '.join(args)}: {time.monotonic() - started:.1f} s")
-        assert result.exit_code == 0, f"{result.status}: {result.error}\n{sagaz.last_output}"
-        assert run_status(sagaz, result.run_id) == "committed"
-        assert_same_state(expected, sagaz.state(), f"sagaz-dbt vs plain dbt after build {args}")
-        assert sagaz.leftovers() == []
-    state = sagaz.state()
-    # batch 1 (3 orders), then batch 2 appended (2); insert_overwrite rewrote batch 2 only
-    assert state["{schema}.orders_log"]["rows"] == 5 and state["{schema}.orders_by_batch"]["rows"] == 6
-
-
-def test_failing_singular_test_restores_every_kind(built: tuple[Project, list[dict]]) -> None:
-    """Seeds reloaded with other rows, tables rebuilt, views replaced, both incrementals
-    written (batch 3), then the last test fails."""
+def test_journal_values_are_literals_and_a_subset_restores(built: tuple[Project, list[dict]]) -> None:
+    """The journal's values are literals, not dbt-spark's unescaped bindings: a command
+    holding a quote, a backslash and a `%s` is recorded exactly; the run (a `--select`
+    subset with seeds reloaded with other rows, both incrementals written, the last test
+    failing) restores every kind of relation."""
     project = built[0]
     seed = project.root / "seeds" / "customers.csv"
     original = seed.read_text()
     seed.write_text(DAY2_CUSTOMERS)
+    vars_ = "{fail_singular: true, batch: 3, note: \"it's a \\\\ %s\"}"
     try:
-        _fails_and_restores(project, "--vars", "{fail_singular: true, batch: 3}")
+        run_id = _fails_and_restores(project, "--select", "customers+", "customer_totals+", "orders_log", "orders_by_batch", "--vars", vars_)
     finally:
         seed.write_text(original)
-
-
-def test_model_error_mid_dag_restores(built: tuple[Project, list[dict]]) -> None:
-    """customer_totals errors after dbt-spark dropped it (the drop was caught and kept);
-    its children are skipped."""
-    _fails_and_restores(built[0], "--vars", "{break_model: true, batch: 3}")
-
-
-def test_select_subset_restores(built: tuple[Project, list[dict]]) -> None:
-    """Also: the journal's values are literals, not dbt-spark's unescaped bindings: a command
-    holding a quote, a backslash and a `%s` is recorded exactly."""
-    project = built[0]
-    vars_ = "{fail_singular: true, batch: 3, note: \"it's a \\\\ %s\"}"
-    run_id = _fails_and_restores(project, "--select", "customer_totals+", "orders_log", "--vars", vars_)
     (command,) = project.query(f"select command from sagaz.sagaz_runs where run_id = '{run_id}'")[0]
     assert vars_ in command, command
-
-
-def test_unprotectable_nodes_are_refused_before_anything_changes(built: tuple[Project, list[dict]]) -> None:
-    project = built[0]
-    model = project.write(
-        "models/orders_merged.sql",
-        "{{ config(materialized='incremental', incremental_strategy='merge', unique_key='order_id') }}\n"
-        "select order_id, amount from {{ ref('stg_orders') }}\n",
-    )
-    try:
-        before = project.state()
-        result = project.sagaz()
-        assert result.exit_code == 2, f"{result.status}: {result.error}\n{project.last_output}"
-        assert "incremental_strategy 'merge'" in str(result.error) and "nothing was changed" in str(result.error)
-        assert_same_state(before, project.state())
-        assert project.leftovers() == []
-    finally:
-        model.unlink()
 
 
 def test_a_second_process_is_told_another_run_holds_the_target(

@@ -66,3 +66,30 @@ def test_stop_says_false_when_a_node_outlives_the_bound() -> None:
     assert pools.stop(cancel=failing, timeout=0.3) is False
     assert ran == []
     node.set()  # let the thread end
+
+
+def test_dbt_opens_its_node_pools_only_where_recording_sees_them() -> None:
+    """The recording replaces `dbt.task.runnable.DbtThreadPool` for the invocation: it sees
+    every pool only while dbt builds its node pools there and nowhere else, by looking the
+    name up in that module at run time.  A dbt that opens a pool (or worker threads)
+    elsewhere would escape the stop before a rollback: this fails on such a dbt."""
+    import ast
+    from pathlib import Path
+
+    import dbt
+
+    roots = [Path(p) for p in dbt.__path__]
+    made: list[str] = []
+    for root in roots:
+        for source in root.rglob("*.py"):
+            relative = source.relative_to(root).as_posix()
+            if relative.startswith("adapters/") or relative.startswith("include/"):
+                continue  # adapters' connection threads and catalog executors: not node pools
+            for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call):
+                    func = node.func
+                    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                    if name in ("DbtThreadPool", "ThreadPool", "ThreadPoolExecutor", "Pool", "Thread"):
+                        shape = "module global" if isinstance(func, ast.Name) else "attribute"
+                        made.append(f"{relative}:{name}:{shape}")
+    assert made == ["task/runnable.py:DbtThreadPool:module global"], made

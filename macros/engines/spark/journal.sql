@@ -152,8 +152,9 @@
 
 
 {% macro spark__journal_claim_run(database, schema, run_id, expected, token, owner) -%}
-  {#- No row locks: the metastore admits one process (the run's lock), so the check and
-      the append cannot interleave with another run's. -#}
+  {#- No row locks: the run's lock admits one run per journal (session mode: Derby admits
+      one process; thrift: the lease on the journal schema, engines/spark.py), so the
+      check and the append cannot interleave with another run's. -#}
   {%- set changes = sagaz_dbt.spark_owner_changes(owner) -%}
   {%- do changes.update({'updated_at': 'current_timestamp()'}) -%}
   {%- set where = ' and status = ' ~ sagaz_dbt.sql_string(expected) ~ ' and '

@@ -102,7 +102,7 @@
 
 
 {% macro spark__backup_partitions(partition_columns, copy_identifier, keys_identifier, nondeterministic) -%}
-  {%- set existing = sagaz_dbt.batch_backup_table() -%}
+  {%- set existing = none if should_full_refresh() else sagaz_dbt.row_backup_of() -%}
   {%- if existing is none -%}
     {{- return('') -}}
   {%- endif -%}
