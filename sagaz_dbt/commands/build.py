@@ -249,13 +249,15 @@ class _Build:
         if isinstance(exc, TornWarehouseError):
             result.error, result.status, result.exit_code = exc, RunOutcome.TORN.value, exc.exit_code
             return
+        transactional = self.target.warehouse.engine.transactional_ddl if self.target is not None else True
         if isinstance(exc, LockLostError):
-            result.error, result.exit_code = _lost(exc, phase, run_id), 2
+            result.error, result.exit_code = _lost(exc, phase, run_id, transactional), 2
         elif isinstance(exc, SagazError):
             result.error, result.exit_code = exc, exc.exit_code
         elif isinstance(exc, KeyboardInterrupt):
             lost = self.target.lock.lost_by_interrupt() if self.target is not None else None
-            result.error, result.exit_code = (_lost(lost, phase, run_id) if lost else _interrupted(phase, run_id)), 2
+            result.error = _lost(lost, phase, run_id, transactional) if lost else _interrupted(phase, run_id)
+            result.exit_code = 2
         else:  # a bug or an engine error sagaz-dbt did not anticipate
             assert isinstance(exc, Exception)
             result.error, result.exit_code = _unexpected(exc, phase, run_id), 2
@@ -408,18 +410,33 @@ def _unexpected(exc: Exception, phase: Phase, run_id: str) -> SagazError:
     return SagazError(f"unexpected error while {phase.value}: {text} (set SAGAZ_DEBUG=1 for the traceback)")
 
 
-def _lost(exc: LockLostError, phase: Phase, run_id: str) -> SagazError:
-    """What the warehouse holds when a run stops because it no longer owns its target."""
+def _lost(exc: LockLostError, phase: Phase, run_id: str, transactional: bool = True) -> SagazError:
+    """What the warehouse holds when a run stops because it no longer owns its target
+    (`transactional`: the engine's phases are transactions, applied whole or not at all)."""
     if isinstance(exc, RunTakenOverError):
         return TornWarehouseError(
             f"run {run_id} stopped: {exc}. This process changed nothing more: what the other process did "
             "(a recovery rolls the run back) is in `sagaz-dbt runs`. If that shows the run still unfinished, "
             "run `sagaz-dbt recover` with the same flags."
         )
+    if phase is Phase.RECOVERING:
+        return TornWarehouseError(
+            f"stopped while recovering an earlier interrupted run: {exc}. This build (run {run_id}) never started "
+            "and changed nothing; the earlier run's recovery "
+            + ("was applied whole or not at all (one transaction)" if transactional else "may be partly applied")
+            + ": `sagaz-dbt runs` shows which runs are unfinished, and `sagaz-dbt recover` finishes them."
+        )
     if phase.changed_nothing:
         where = "No relation was changed (arming rolled back, or dbt had not started)."
     elif phase is Phase.BUILDING:
         where = "dbt's changes of this run are in place, with every backup in the journal."
+    elif not transactional:
+        where = (
+            f"Part of the {'release' if phase is Phase.RELEASING else 'rollback'} may have been applied (each is a "
+            "sequence of checked steps on this engine): `sagaz-dbt runs` shows the run's status, and `sagaz-dbt "
+            "recover` finishes it from there."
+        )
+        return TornWarehouseError(f"run {run_id} stopped: {exc}. {where}")
     else:
         where = (
             f"Nothing of the {'release' if phase is Phase.RELEASING else 'rollback'} was applied: the relations hold "

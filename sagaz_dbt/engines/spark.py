@@ -48,8 +48,8 @@ The lock depends on how dbt-spark reaches Spark (`credentials.method`, `target_l
 
 from __future__ import annotations
 
+import math
 import os
-import signal
 import socket
 import sys
 import threading
@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from sagaz_dbt.engines.base import Engine, MicrobatchWrite, TableRebuild, UnquotedCase, ViewBinding
 from sagaz_dbt.errors import UsageError, WarehouseError
-from sagaz_dbt.runtime import lease
+from sagaz_dbt.runtime import interrupts, lease
 from sagaz_dbt.runtime.lock import LockLostError, TargetBusyError, TargetLock
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -186,7 +186,7 @@ def lease_ttl() -> float:
         ttl = float(raw)
     except ValueError:
         raise UsageError(f"{LEASE_TTL_ENV}={raw!r} is not a number of seconds") from None
-    if not ttl >= lease.MIN_TTL_SECONDS:
+    if not (math.isfinite(ttl) and ttl >= lease.MIN_TTL_SECONDS):
         raise UsageError(f"{LEASE_TTL_ENV}={raw!r}: the lease TTL must be at least {lease.MIN_TTL_SECONDS:g} s")
     return ttl
 
@@ -233,6 +233,8 @@ class SparkLeaseLock(TargetLock):
         self._run_thread: int | None = None
         self._interrupted = False  # a lapse interrupted the run's main thread
         self._signal_mutex = threading.Lock()
+        self._watchdog: threading.Thread | None = None
+        self._restore_sigint: Callable[[], None] = lambda: None
         #: (statement, seconds) of this lock's statements, for the per-run cost.
         self.timings: list[tuple[str, float]] = []
 
@@ -247,6 +249,7 @@ class SparkLeaseLock(TargetLock):
         # Target.locked may release and take the lock again (queueing behind a live owner).
         self._stop, self._clock, self.claim_id, self._last_error = threading.Event(), None, "", ""
         self._run_thread, self._interrupted = None, False
+        interrupts.clear_urgent()
         self._handle = self._open()
         try:
             self._sql(f"create schema if not exists {spark_identifier(self.schema)}", "schema")
@@ -276,6 +279,8 @@ class SparkLeaseLock(TargetLock):
             raise
         self._thread = threading.Thread(target=self._heartbeat, name="sagaz-lease-heartbeat", daemon=True)
         self._thread.start()
+        self._watchdog = threading.Thread(target=self._watch, name="sagaz-lease-watchdog", daemon=True)
+        self._watchdog.start()
 
     def _try_claim(self) -> lease.Verdict:
         """One round of the protocol: claim, read, hold or withdraw."""
@@ -346,12 +351,20 @@ class SparkLeaseLock(TargetLock):
 
     # -- keeping ----------------------------------------------------------------------------
 
+    def _watch(self) -> None:
+        """The lease's deadline, kept apart from the heartbeat: a beat can block for minutes
+        (a half-open connection, a server queue), and the run must stop when the lease
+        lapses whatever the beat is doing (`_stop_the_run` acts once)."""
+        clock = self._clock
+        while clock is not None and not self._stop.wait(0.5):
+            if clock.lapsed(time.monotonic()):
+                self._stop_the_run()
+
     def _heartbeat(self) -> None:
         while not self._stop.wait(lease.beat_interval(self.ttl)):
             assert self._clock is not None
             if self._clock.lapsed(time.monotonic()):
-                self._stop_the_run()  # lost for good: the run stops now
-                return
+                return  # lost for good: the watchdog stops the run
             started = time.monotonic()
             try:
                 self._sql(f"insert into {self._table(self.claim_id)} select {self._row()}", "beat")
@@ -373,7 +386,9 @@ class SparkLeaseLock(TargetLock):
                 self._clock.lose()
                 self._stop_the_run()
                 return
-            self._clock.beat(started, finished)
+            if not self._clock.beat(started, finished):
+                self._stop_the_run()  # it came back after the lease had lapsed: lost for good
+                return
 
     def ensure_held(self) -> bool:
         if self._clock is None or self._clock.lapsed(time.monotonic()):
@@ -391,6 +406,7 @@ class SparkLeaseLock(TargetLock):
         if threading.current_thread() is threading.main_thread():
             with self._signal_mutex:
                 self._run_thread = threading.main_thread().ident
+                self._restore_sigint = interrupts.interruptible_main_thread()
 
     def _stop_the_run(self) -> None:
         """A lapsed lease stops the run's writes now, not at its next phase: the holder gave
@@ -403,7 +419,7 @@ class SparkLeaseLock(TargetLock):
         with self._signal_mutex:
             if self._run_thread is not None and not self._stop.is_set():
                 self._interrupted = True
-                signal.pthread_kill(self._run_thread, signal.SIGINT)
+                interrupts.interrupt_urgently(self._run_thread)  # not deferred by a rollback
                 self._run_thread = None
 
     def lost_by_interrupt(self) -> LockLostError | None:
@@ -421,9 +437,17 @@ class SparkLeaseLock(TargetLock):
         with self._signal_mutex:  # from here on a lapse interrupts nothing
             self._stop.set()
             self._run_thread = None
-        if self._thread is not None:
-            self._thread.join(timeout=60)
-            self._thread = None
+            self._restore_sigint()
+            self._restore_sigint = lambda: None
+        stuck = False
+        for thread in (self._thread, self._watchdog):
+            if thread is not None:
+                thread.join(timeout=60)
+                stuck = stuck or thread.is_alive()
+        self._thread = self._watchdog = None
+        if stuck:  # a beat blocked on the connection holds its mutex: leave the claim to its TTL
+            self._handle = None
+            return
         if self._handle is not None and self.claim_id:
             try:
                 self._withdraw()

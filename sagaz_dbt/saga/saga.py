@@ -100,7 +100,11 @@ class Saga:
             )
 
     def _before_commit(self) -> None:
-        if self.guard is not None:
+        """The last check inside a phase's transaction: a lock lost meanwhile rolls the phase
+        back.  Without transactional DDL the phase's steps are applied as they go and the
+        journal already holds its end: a late check could only misreport it (the phase is
+        guarded before it starts: `_claim`, `still_owner`; a lapsed lease stops it at once)."""
+        if self.guard is not None and self.warehouse.engine.transactional_ddl:
             self.guard()
 
     def _call(self, macro: str, **kwargs: Any) -> Any:
@@ -168,7 +172,8 @@ class Saga:
         if self.warehouse.engine.transactional_ddl:
             return
         try:
-            self._before_commit()  # the guard: LockLostError once the target is no longer ours
+            if self.guard is not None:
+                self.guard()  # LockLostError once the target is no longer ours
             with self.warehouse.transaction("sagaz_journal_read"):
                 records = self.journal.steps(self.run_id)
             self.expected, self.claim_token = RunStatus.ARMING, None
