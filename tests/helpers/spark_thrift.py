@@ -55,8 +55,7 @@ class ThriftServer:
             "spark.sql.shuffle.partitions": "2",
             "spark.sql.warehouse.dir": str(self.folder / "tables"),
             "spark.hadoop.javax.jdo.option.ConnectionURL": f"jdbc:derby:;databaseName={self.folder / 'metastore_db'};create=true",
-            # C1 only, as the session tier (helpers/spark.py): start-up and planning dominate.
-            "spark.driver.extraJavaOptions": f"-Dderby.system.home={self.folder} -XX:TieredStopAtLevel=1",
+            "spark.driver.extraJavaOptions": f"-Dderby.system.home={self.folder}",
         }
         command = [
             str(self.submit), "--class", "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2",
