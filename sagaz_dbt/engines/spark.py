@@ -352,9 +352,10 @@ class SparkLeaseLock(TargetLock):
     # -- keeping ----------------------------------------------------------------------------
 
     def _watch(self) -> None:
-        """The lease's deadline, kept apart from the heartbeat: a beat can block for minutes
-        (a half-open connection, a server queue), and the run must stop when the lease
-        lapses whatever the beat is doing (`_stop_the_run` acts once)."""
+        """The one place that stops the run: when the holder's clock says the lease lapsed or
+        was lost (the heartbeat marks both).  Kept apart from the heartbeat: a beat can block
+        for minutes (a half-open connection, a server queue), and the run must stop at the
+        deadline whatever the beat is doing (`_stop_the_run` acts once)."""
         clock = self._clock
         while clock is not None and not self._stop.wait(0.5):
             if clock.lapsed(time.monotonic()):
@@ -384,11 +385,9 @@ class SparkLeaseLock(TargetLock):
             if not listed:
                 self._last_error = "its claim is no longer in the journal schema (another run or a person dropped it)"
                 self._clock.lose()
-                self._stop_the_run()
-                return
+                return  # the watchdog sees the loss and stops the run
             if not self._clock.beat(started, finished):
-                self._stop_the_run()  # it came back after the lease had lapsed: lost for good
-                return
+                return  # it came back after the lease had lapsed: lost for good (the watchdog stops the run)
 
     def ensure_held(self) -> bool:
         if self._clock is None or self._clock.lapsed(time.monotonic()):
