@@ -42,26 +42,38 @@ PROJECT = REPO / "tests" / "projects" / "spark_shop"
 
 def _copy(root: Path, schema: str, folder: Path) -> Path:
     shutil.copytree(PROJECT, root)
-    profile = {"spark_shop": {"target": "dev", "outputs": {"dev": spark.profile_output(schema, folder)}}}
-    (root / "profiles.yml").write_text(yaml.safe_dump(profile))
+    write_profile(root, "spark_shop", schema, folder)
     return root
+
+
+def write_profile(root: Path, name: str, schema: str, folder: Path) -> None:
+    """The project's profiles.yml: dbt-spark in session mode on the warehouse in `folder`."""
+    profile = {name: {"target": "dev", "outputs": {"dev": spark.profile_output(schema, folder)}}}
+    (root / "profiles.yml").write_text(yaml.safe_dump(profile))
+
+
+def start_session(prefix: str) -> tuple[Path, Any, float]:
+    """A work folder, and this process's Spark session on a warehouse inside it, started
+    now (JVM and metastore); with the seconds that took.  Both tools then run in it."""
+    os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    spark.WAREHOUSE_DIR = work / "warehouse"
+    started = time.monotonic()
+    session = spark.session()
+    session.sql("show databases").collect()
+    return work, session, time.monotonic() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     options = parser.parse_args()
-    os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    work, _, session_s = start_session("sagaz_spark_bench_")
 
     from dbt.cli.main import dbtRunner
 
     import sagaz_dbt
 
-    work = Path(tempfile.mkdtemp(prefix="sagaz_spark_bench_"))
-    spark.WAREHOUSE_DIR = work / "warehouse"
-    started = time.monotonic()
-    spark.session().sql("show databases").collect()
-    session_s = time.monotonic() - started
     plain_schema, sagaz_schema = spark.new_schema(), spark.new_schema()
     plain = _copy(work / "plain", plain_schema, spark.WAREHOUSE_DIR)
     sagaz = _copy(work / "sagaz", sagaz_schema, spark.WAREHOUSE_DIR)

@@ -24,7 +24,6 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,8 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 from helpers import spark  # noqa: E402
+
+from benchmarks.spark import start_session, write_profile  # noqa: E402
 
 MODEL = """{{{{ config(materialized='incremental', incremental_strategy='insert_overwrite', partition_by=['day'],
              file_format='parquet', meta={{'sagaz': {{'snapshot': var('snapshot', 'auto')}}}}) }}}}
@@ -55,8 +56,7 @@ def _project(root: Path, schema: str, source_schema: str, folder: Path, last_day
     (root / "models" / "sources.yml").write_text(yaml.safe_dump({"version": 2, "sources": [
         {"name": "bench", "schema": source_schema, "tables": [{"name": "events_src"}]}]}))
     (root / "tests" / "assert_ok.sql").write_text(TEST)
-    profile = {"bench_partitions": {"target": "dev", "outputs": {"dev": spark.profile_output(schema, folder)}}}
-    (root / "profiles.yml").write_text(yaml.safe_dump(profile))
+    write_profile(root, "bench_partitions", schema, folder)
     return root
 
 
@@ -66,16 +66,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
     options = parser.parse_args()
-    os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+    work, session, _ = start_session("sagaz_spark_partitions_")
 
     from dbt.cli.main import dbtRunner
 
     import sagaz_dbt
 
-    work = Path(tempfile.mkdtemp(prefix="sagaz_spark_partitions_"))
-    spark.WAREHOUSE_DIR = work / "warehouse"
-    session = spark.session()
-    session.sql("show databases").collect()
     source = spark.new_schema()
     session.sql(f"create schema {source}")
     session.range(options.rows).selectExpr(
