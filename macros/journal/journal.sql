@@ -189,6 +189,25 @@
 {%- endmacro %}
 
 
+{% macro journal_runs_with_step_status(database, schema, status) -%}
+  {#- The ids of the runs that have a step in `status`, in one query (none without a
+      journal): a build drops older runs' retained backups without reading every old
+      run's steps. -#}
+  {%- if not sagaz_dbt.journal_exists(database, schema) -%}
+    {{- return([]) -}}
+  {%- endif -%}
+  {%- set sql -%}
+    select distinct run_id from {{ sagaz_dbt.journal_relation(database, schema, 'sagaz_steps') }}
+    where status = {{ sagaz_dbt.sql_string(status) }}
+  {%- endset -%}
+  {%- set ids = [] -%}
+  {%- for row in run_query(sql).rows -%}
+    {%- do ids.append(row[0]) -%}
+  {%- endfor -%}
+  {{- return(ids) -}}
+{%- endmacro %}
+
+
 {% macro journal_finish_arming(database, schema, run_id, steps, status, owner=none) -%}
   {%- do sagaz_dbt.journal_insert_steps(database, schema, run_id, steps) -%}
   {%- do sagaz_dbt.journal_set_run_status(database, schema, run_id, status) -%}

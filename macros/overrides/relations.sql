@@ -20,7 +20,7 @@
     The sagaz name comes from `from_relation`'s full identifier, never from dbt's backup
     name, which dbt-postgres cuts to 51 characters (two long aliases would share it).
   -#}
-  {%- if sagaz_dbt.is_armed() and to_relation.identifier.endswith('__dbt_backup') and sagaz_dbt.keeps_backups() -%}
+  {%- if to_relation.identifier.endswith('__dbt_backup') and sagaz_dbt.is_armed() and sagaz_dbt.keeps_backups() -%}
     {%- set kept = sagaz_dbt.kept_relation(from_relation).incorporate(type=to_relation.type) -%}
     {%- set home = sagaz_dbt.kept_home(kept) -%}
     {#- dbt has already moved its cache entry to the backup name: move it on to the real

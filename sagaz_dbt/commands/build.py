@@ -38,6 +38,7 @@ from sagaz_dbt.commands.target import ISOLATE_ENV, JOURNAL_ENV, Target, armed, o
 from sagaz_dbt.saga.databases import refuse_other_databases
 from sagaz_dbt.errors import SagazError, TornWarehouseError
 from sagaz_dbt.runtime.faults import checkpoint
+from sagaz_dbt.runtime.heap import long_lived_frozen
 from sagaz_dbt.saga.hooks import inject as inject_hooks
 from sagaz_dbt.runtime.interrupts import interrupts_deferred, sigterm_as_interrupt
 from sagaz_dbt.saga.journal import RunRecord, StepRecord
@@ -87,7 +88,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
         clock=report.PhaseClock(rpt.timings),
         result=BuildResult(run_id=run_id, exit_code=2, status=RunOutcome.NOT_STARTED.value, report=rpt),
     )
-    with PROCESS_LOCK, armed(run_id), sigterm_as_interrupt():
+    with PROCESS_LOCK, armed(run_id), sigterm_as_interrupt(), long_lived_frozen():
         try:
             run.run()
         except (Exception, KeyboardInterrupt) as exc:

@@ -91,13 +91,19 @@ def collect_backups(target: Target, keep: int, sweep: bool) -> int:
     its last phase commits, so a crash at that moment leaves them (empty, harmless,
     sagaz-named); a schema that still holds something (retained backups of a kept run,
     anything put there by hand) stays.  Returns how many runs' backups were dropped."""
+    retained: set[str] | None = None
+    if not sweep:  # after every build: one query, not one read per old run
+        with target.warehouse.transaction("sagaz_journal_read"):
+            retained = target.journal.runs_with_step_status(StepStatus.RETAINED)
+        if not retained:
+            return 0
     statuses = [RunStatus.COMMITTED, RunStatus.ROLLED_BACK] if sweep else [RunStatus.COMMITTED]
     finished = target.own_runs(statuses)
     committed = [run.run_id for run in finished if run.status == RunStatus.COMMITTED]
     older = set(committed[: max(len(committed) - keep, 0)])
     count = 0
     for run in finished:
-        if not sweep and run.run_id not in older:
+        if retained is not None and (run.run_id not in older or run.run_id not in retained):
             continue
         steps = target.steps(run.run_id)
         saga = Saga(target.warehouse, target.journal, run.run_id)

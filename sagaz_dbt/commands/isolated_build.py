@@ -30,6 +30,7 @@ from sagaz_dbt.dbt import selection
 from sagaz_dbt.runtime import waits
 from sagaz_dbt.saga.databases import refuse_other_databases
 from sagaz_dbt.errors import SagazError, TornWarehouseError
+from sagaz_dbt.runtime.heap import long_lived_frozen
 from sagaz_dbt.runtime.faults import checkpoint
 from sagaz_dbt.saga.hooks import inject as inject_hooks
 from sagaz_dbt.runtime.interrupts import interrupts_deferred, sigterm_as_interrupt
@@ -56,7 +57,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
     result = BuildResult(run_id=run_id, exit_code=2, status=RunOutcome.NOT_STARTED, report=rpt)
     phase = Phase.SETUP
     target = None
-    with PROCESS_LOCK, armed(run_id), sigterm_as_interrupt():
+    with PROCESS_LOCK, armed(run_id), sigterm_as_interrupt(), long_lived_frozen():
         try:
             split = split_args(args)
             os.environ[JOURNAL_ENV] = split.options.journal_schema

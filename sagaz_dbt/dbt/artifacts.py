@@ -12,7 +12,9 @@ Each has one small fix here:
 - `preserved_file` puts a file the parse writes back the way it was.
 - `OwnMacrosHidden` takes the `sagaz_dbt` macros out of the manifest just before dbt writes
   `manifest.json` at the end of the run (on EndRunResult), and puts them back afterwards,
-  because the compensation still calls them.
+  because the compensation still calls them.  For the build itself it already takes out
+  those the build cannot call (`build_macros`: dbt's cost per node grows with the macro
+  count).
 """
 
 from __future__ import annotations
@@ -102,12 +104,15 @@ class OwnMacrosHidden:
         if event.info.name == "EndRunResult":
             self.hide()
 
-    def hide(self) -> None:
+    def hide(self, keep: frozenset[str] = frozenset()) -> None:
+        """Take the package's macros out, but those in `keep`: before a build, all but the
+        ones it may call (`build_macros`); before dbt writes manifest.json, all of them."""
         macros = self.manifest.macros
-        for uid in [uid for uid, m in macros.items() if m.package_name == PACKAGE_NAME]:
+        for uid in [uid for uid, m in macros.items() if m.package_name == PACKAGE_NAME and uid not in keep]:
             self.hidden[uid] = macros.pop(uid)
-        if not self.hidden:
-            return
+        _forget_macro_indexes(self.manifest)
+        if keep or not self.hidden:
+            return  # the build runs with dbt's references as they are
         # dbt's own macros resolved `drop_relation` & co. to the override: point them back
         # at the macro plain dbt resolves them to (the one in the `dbt` package).
         for holder in [*macros.values(), *self.manifest.nodes.values()]:
@@ -122,9 +127,18 @@ class OwnMacrosHidden:
         """Idempotent: the macros are back for the compensation and later invocations."""
         self.manifest.macros.update(self.hidden)
         self.hidden.clear()
+        _forget_macro_indexes(self.manifest)
         for depends_on, used in self.rewritten:
             depends_on.macros = used
         self.rewritten.clear()
+
+
+def _forget_macro_indexes(manifest: Any) -> None:
+    """dbt indexes the manifest's macros by name and by package on first use and never
+    again: after macros are taken out or put back, the indexes are rebuilt from them."""
+    for index in ("_macros_by_name", "_macros_by_package"):
+        if hasattr(manifest, index):
+            setattr(manifest, index, None)
 
 
 def _without_own(used: list[str], names: dict[str, str], macros: dict[str, Any]) -> list[str]:

@@ -19,6 +19,7 @@ from dbt.artifacts.schemas.results import NodeStatus
 
 from sagaz_dbt.dbt import selection
 from sagaz_dbt.dbt.args import DbtArgs
+from sagaz_dbt.dbt.build_macros import build_macro_ids
 from sagaz_dbt.dbt.artifacts import (
     OwnMacrosHidden,
     ParseMessages,
@@ -29,6 +30,7 @@ from sagaz_dbt.dbt.artifacts import (
 from sagaz_dbt.errors import ProjectError, UsageError
 from sagaz_dbt.dbt.workers import WorkerPools
 from sagaz_dbt.runtime.faults import checkpoint
+from sagaz_dbt.runtime.heap import collector_paused, long_lived_frozen
 from sagaz_dbt.vocabulary import NODE_FAILED_OR_ERRORED
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
@@ -142,7 +144,7 @@ class DbtSession:
                 self.args.project_dir, str(self._target_dir()), dict(self.args.params), dict(self.args.explicit)
             )
         tokens = ["parse", *self.args.tokens_for("parse", **overrides), "--quiet", "--no-write-json"]
-        with preserved_file(self._target_dir() / "perf_info.json"):
+        with preserved_file(self._target_dir() / "perf_info.json"), collector_paused():
             res = dbtRunner(callbacks=[self.parse_messages.record]).invoke(tokens)
         if not res.success or res.result is None:
             raise ProjectError(_explain(res.exception) or "dbt could not parse the project")
@@ -207,7 +209,8 @@ class DbtSession:
         started = time.time()
         pools = WorkerPools()
         try:
-            with pools.recording():
+            own_macros.hide(keep=build_macro_ids(self.manifest, _adapter_types()))  # dbt's cost per node grows with the macro count
+            with pools.recording(), long_lived_frozen():
                 res = runner.invoke([self.args.command, *self.args.tokens, *self.extra_tokens])
         finally:
             own_macros.restore()
@@ -224,6 +227,13 @@ class DbtSession:
         """`dbt retry` parses the project again itself, but after sagaz-dbt's parse with the
         same target and vars its partial parse succeeds silently: the messages are ours."""
         return [self.parse_messages.replay_after_adapter]
+
+
+def _adapter_types() -> list[str]:
+    """The registered adapter's type and its parents' (dispatch's search order)."""
+    from dbt.adapters.factory import FACTORY, get_adapter_type_names
+
+    return [name for adapter in FACTORY.adapters for name in get_adapter_type_names(adapter)]
 
 
 def target_dir_of(args: DbtArgs) -> Path:

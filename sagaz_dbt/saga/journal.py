@@ -130,6 +130,10 @@ class Journal:
         )
         return [RunRecord(**row) for row in table_rows(table)] if table is not None else []
 
+    def runs_with_step_status(self, status: StepStatus) -> set[str]:
+        """The ids of the runs with a step in `status` (one query); inside a transaction."""
+        return {str(run_id) for run_id in self._call("journal_runs_with_step_status", status=status.value) or []}
+
     def steps(self, run_id: str, migrated: bool = True) -> list[StepRecord]:
         table = self._call("journal_read_steps", run_id=run_id, migrated=migrated)
         out: list[StepRecord] = []
