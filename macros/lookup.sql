@@ -110,10 +110,20 @@
 {%- endmacro %}
 
 
+{% macro phase_memo() -%}
+  {#- The memo of one phase (arm, release, rollback): every lookup of the phase shares it.
+      An engine whose catalog listing costs the same for one schema as for all of them
+      (DuckDB's duckdb_tables() builds a row for every relation whatever the filter) reads
+      the whole database in its first listing (`whole_catalog`); a one-off lookup (memo
+      none) lists just its schema. -#}
+  {{- return({'whole_catalog': true}) -}}
+{%- endmacro %}
+
+
 {% macro step_memo(steps) -%}
   {#- One catalog snapshot shared by every step of a phase: attached to each step, so the
       step macros find it without new parameters. -#}
-  {%- set memo = {} -%}
+  {%- set memo = sagaz_dbt.phase_memo() -%}
   {%- for step in steps -%}
     {#- and its journal detail, parsed once for the phase (naming.sql step_backup) -#}
     {%- do step.update({'memo': memo, 'parsed_detail': fromjson(step.detail) if step.detail else {}}) -%}

@@ -43,6 +43,35 @@
 {%- endmacro %}
 
 {% macro duckdb__list_schema_relations(database, schema, memo) -%}
+  {%- if memo is not none and memo.get('whole_catalog') -%}
+    {#- duckdb_tables() and duckdb_views() build a row for every relation of every attached
+        database whatever the filter (4 ms each at 2,000 relations): a phase lists the
+        whole database once, and every schema's lookup reads from that. -#}
+    {%- set slot = ('duckdb_catalog', database | lower) -%}
+    {%- if slot not in memo -%}
+      {%- set sql -%}
+        select schema_name, table_name, 'table' from duckdb_tables()
+        where lower(database_name) = lower({{ sagaz_dbt.sql_string(database) }}) and not temporary
+        union all
+        select schema_name, view_name, 'view' from duckdb_views()
+        where lower(database_name) = lower({{ sagaz_dbt.sql_string(database) }}) and not temporary and not internal
+      {%- endset -%}
+      {%- set by_schema = {} -%}
+      {%- for row in run_query(sql).rows -%}
+        {%- do by_schema.setdefault(row[0], []).append((row[1], row[2])) -%}
+      {%- endfor -%}
+      {%- do memo.update({slot: by_schema}) -%}
+    {%- endif -%}
+    {%- set by_schema = memo[slot] -%}
+    {%- if schema in by_schema -%}
+      {{- return(by_schema[schema]) -}}
+    {%- endif -%}
+    {#- DuckDB matches schema names case-insensitively (it refuses case twins). -#}
+    {%- for name, rows in by_schema.items() if (name | lower) == (schema | lower) -%}
+      {{- return(rows) -}}
+    {%- endfor -%}
+    {{- return([]) -}}
+  {%- endif -%}
   {%- set sql -%}
     select table_name, 'table' from duckdb_tables()
     where lower(database_name) = lower({{ sagaz_dbt.sql_string(database) }})

@@ -129,7 +129,7 @@
   {%- do sagaz_dbt.marks_ensure(database, schema) -%}
   {%- set indexes = sagaz_dbt.index_ddl_by_table(steps) -%}
   {%- set armed = [] -%}
-  {%- set memo = {} -%}
+  {%- set memo = sagaz_dbt.phase_memo() -%}
   {%- set owners = {} -%}
   {%- set temporaries = sagaz_dbt.dbt_temporaries(steps) -%}
   {%- for step in steps -%}

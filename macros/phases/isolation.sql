@@ -25,7 +25,7 @@
       refused before anything is created under it. -#}
   {%- do sagaz_dbt.journal_ensure(database, schema) -%}
   {%- do sagaz_dbt.journal_insert_run(database, schema, run) -%}
-  {%- set memo = {} -%}
+  {%- set memo = sagaz_dbt.phase_memo() -%}
   {%- set out = [] -%}
   {%- set owners = {} -%}
   {%- for node in nodes -%}

@@ -2,7 +2,7 @@
   {#- Exact row counts of the steps' tables (views are not counted), for the CI summaries:
       {unique_id: rows}.  One call for the whole run. -#}
   {%- set out = {} -%}
-  {%- set memo = {} -%}
+  {%- set memo = sagaz_dbt.phase_memo() -%}
   {%- for s in steps -%}
     {%- set rel = sagaz_dbt.find_relation(s.database, s.schema, s.identifier, memo) -%}
     {%- if rel is not none and rel.is_table -%}
