@@ -435,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inc-sizes", help="rows of the incremental fact table (default 1m,10m)")
     p.add_argument("--large-sizes", help="rows of the largest tables of the 1,026-model project (case `large`; default 100k)")
     p.add_argument("--rows-per-day", type=int, default=None, help="rows of one day (one partition) in the incremental case")
-    p.add_argument("--repeats", type=int, default=None, help="timed repeats per size (default 3; 1 with --quick)")
+    p.add_argument("--repeats", type=int, default=None, help="timed repeats per size (default 3; 1 with --quick; 0: the warm-up pair only, e.g. with --keep for benchmarks.gil_profile)")
     p.add_argument("--threads", type=int, default=4, help="dbt threads (profile)")
     p.add_argument("--verify", choices=["first", "all", "none"], default="first", help="checksum the warehouse in which repeats")
     p.add_argument("--pg-dsn", default=None, help="PostgreSQL server (default SAGAZ_BENCH_PG_DSN or postgres@127.0.0.1:5432)")
@@ -453,7 +453,7 @@ def main(argv: list[str] | None = None, say: Callable[[str], None] | None = None
     say = say or (lambda msg: print(msg, flush=True))
     engines = ["duckdb", "postgres"] if args.engine == "both" else [args.engine]
     cases = [c.strip() for c in (args.cases or ("project" if args.quick else "project,incremental")).split(",")]
-    repeats = args.repeats or (1 if args.quick else 3)
+    repeats = args.repeats if args.repeats is not None else (1 if args.quick else 3)  # 0: warm-up only (with --keep: a warehouse to profile)
     if args.rows_per_day is None:
         args.rows_per_day = 1_000 if args.quick else 10_000
     started = dt.datetime.now(dt.timezone.utc)
