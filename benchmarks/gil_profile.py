@@ -22,6 +22,7 @@ from pathlib import Path
 from benchmarks.run import BIN
 
 RATE = 250
+OTHER = "other (parse, dbt's main thread)"
 #: First match wins: a stack belongs to the first group whose marker it contains.
 GROUPS = [
     ("imports", ["_find_and_load"]),
@@ -39,7 +40,7 @@ def group(raw: Path) -> dict[str, float]:
     seconds: collections.Counter[str] = collections.Counter()
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        name = next((g for g, marks in GROUPS if any(m in stack for m in marks)), "other (parse, dbt's main thread)")
+        name = next((g for g, marks in GROUPS if any(m in stack for m in marks)), OTHER)
         seconds[name] += int(count) / RATE
     return dict(seconds)
 
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     work = a.work.resolve()
     result = {tool: group(record(work, tool)) for tool in ("sagaz", "dbt")}
-    names = [g for g, _ in GROUPS] + ["other (parse, dbt's main thread)"]
+    names = [g for g, _ in GROUPS] + [OTHER]
     print(f"{'group':36s} {'sagaz-dbt':>10s} {'dbt':>8s} {'extra':>8s}")
     for name in names:
         s, d = result["sagaz"].get(name, 0.0), result["dbt"].get(name, 0.0)

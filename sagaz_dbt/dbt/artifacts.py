@@ -104,14 +104,15 @@ class OwnMacrosHidden:
         if event.info.name == "EndRunResult":
             self.hide()
 
-    def hide(self, keep: frozenset[str] = frozenset()) -> None:
-        """Take the package's macros out, but those in `keep`: before a build, all but the
-        ones it may call (`build_macros`); before dbt writes manifest.json, all of them."""
+    def hide(self, keep: frozenset[str] | None = None) -> None:
+        """Take the package's macros out: before a build, all but those in `keep` (the ones
+        it may call, `build_macros`); before dbt writes manifest.json (`keep` None), all of
+        them, with dbt's references to them pointed back at dbt's own."""
         macros = self.manifest.macros
-        for uid in [uid for uid, m in macros.items() if m.package_name == PACKAGE_NAME and uid not in keep]:
+        for uid in [uid for uid, m in macros.items() if m.package_name == PACKAGE_NAME and uid not in (keep or ())]:
             self.hidden[uid] = macros.pop(uid)
         _forget_macro_indexes(self.manifest)
-        if keep or not self.hidden:
+        if keep is not None or not self.hidden:
             return  # the build runs with dbt's references as they are
         # dbt's own macros resolved `drop_relation` & co. to the override: point them back
         # at the macro plain dbt resolves them to (the one in the `dbt` package).

@@ -209,7 +209,8 @@ class DbtSession:
         started = time.time()
         pools = WorkerPools()
         try:
-            own_macros.hide(keep=build_macro_ids(self.manifest, _adapter_types()))  # dbt's cost per node grows with the macro count
+            # dbt's cost per node grows with the macro count: the build sees only those it can call
+            own_macros.hide(keep=build_macro_ids(self.manifest, _adapter_types()))
             with pools.recording(), long_lived_frozen():
                 res = runner.invoke([self.args.command, *self.args.tokens, *self.extra_tokens])
         finally:

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from helpers.tiny import make_project
+from helpers.tiny import DAY2, make_project, write_seed
 from sagaz_dbt.api import open_target
 from sagaz_dbt.dbt.build_macros import build_macro_ids
 from sagaz_dbt.dbt.options import split_args
@@ -85,3 +85,38 @@ def test_a_user_text_naming_a_macro_keeps_it(manifest: Any) -> None:
     assert "arm_run" not in kept
     with_user = build_macro_ids(manifest, ["duckdb"], ["select {{ sagaz_dbt.arm_run }}"])
     assert "arm_run" in {manifest.macros[uid].name for uid in with_user}
+
+
+def test_a_build_runs_without_the_phase_macros_and_its_rollback_has_them_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real build: while dbt builds, the manifest holds only the kept package macros; a
+    failing build's rollback (which calls the phase macros) still restores the warehouse."""
+    import duckdb
+
+    from sagaz_dbt.api import build
+    from sagaz_dbt.dbt import artifacts
+
+    root = make_project(tmp_path / "tiny")
+    args = ["--project-dir", str(root), "--profiles-dir", str(root)]
+    seen: list[set[str]] = []
+    original = artifacts.OwnMacrosHidden.hide
+
+    def spy(self: Any, keep: frozenset[str] | None = None) -> None:
+        original(self, keep)
+        if keep is not None:  # the build's hide: what dbt's nodes will see
+            seen.append({m.name for m in self.manifest.macros.values() if m.package_name == PACKAGE_NAME})
+
+    monkeypatch.setattr(artifacts.OwnMacrosHidden, "hide", spy)
+    assert build(args).exit_code == 0
+    with duckdb.connect(str(root / "wh.duckdb"), read_only=True) as con:
+        before = con.sql("select id, amount from main.orders order by id").fetchall()
+    assert before and seen
+    assert "rename_relation" in seen[0] and "arm_run" not in seen[0] and "compensate_run" not in seen[0]
+
+    write_seed(root, DAY2)  # the failing build changes the data: only a rollback brings it back
+    failed = build([*args, "--vars", "{fail: true}"])
+    assert failed.exit_code == 1 and failed.status == "rolled_back"
+    with duckdb.connect(str(root / "wh.duckdb"), read_only=True) as con:
+        assert con.sql("select id, amount from main.orders order by id").fetchall() == before
+    release_connections()
