@@ -314,25 +314,3 @@
 {% macro duckdb__backup_partitions(partition_columns, copy_identifier, keys_identifier, nondeterministic) -%}
   {%- do exceptions.raise_compiler_error("sagaz-dbt: backup_partitions is not used on duckdb (rows are restored by key: DELETE works)") -%}
 {%- endmacro %}
-
-
-{#- ---- checkpoints.sql ---- -#}
-
-{% macro duckdb__hold_checkpoints() -%}
-  {#- SET is not transactional in DuckDB, and checkpoint_threshold is the database
-      instance's (this process's): no other process reads the file meanwhile. -#}
-  {%- set held = run_query("select current_setting('checkpoint_threshold')").columns[0].values()[0] -%}
-  {%- call statement('sagaz_hold_checkpoints') -%}
-    set global checkpoint_threshold = '1000 GiB'
-  {%- endcall -%}
-  {{- return(held) -}}
-{%- endmacro %}
-
-{% macro duckdb__resume_checkpoints(setting, database) -%}
-  {%- call statement('sagaz_resume_checkpoints') -%}
-    set global checkpoint_threshold = {{ sagaz_dbt.sql_string(setting) }}
-  {%- endcall -%}
-  {%- call statement('sagaz_checkpoint') -%}
-    checkpoint {{ adapter.quote(database) }}
-  {%- endcall -%}
-{%- endmacro %}

@@ -36,7 +36,6 @@ from sagaz_dbt.commands.history import drop_old_backups
 from sagaz_dbt.commands.recover import RECOVER_LATER, recover_before_build
 from sagaz_dbt.commands.target import ISOLATE_ENV, JOURNAL_ENV, Target, armed, open_target, still_owner
 from sagaz_dbt.saga.databases import refuse_other_databases
-from sagaz_dbt.engines import checkpoints
 from sagaz_dbt.errors import SagazError, TornWarehouseError
 from sagaz_dbt.runtime.faults import checkpoint
 from sagaz_dbt.runtime.heap import long_lived_frozen
@@ -122,7 +121,7 @@ class _Build:
         clock.lap("parse")
         selected = target.session.select()
         clock.lap("select")
-        with target.locked(out), checkpoints.held(target.warehouse, target.journal.database, rpt.warnings.append):
+        with target.locked(out):
             self.phase = Phase.RECOVERING
             result.recovered = recover_before_build(target, out, run_id)
             self.phase = Phase.SETUP
@@ -166,7 +165,6 @@ class _Build:
                 outcome = self._compensate(target, saga, records, plan, dbt)
             rpt.add_saga(outcome, {uid: o.status for uid, o in dbt.tracker.outcomes.items()})
             result.exit_code = dbt.exit_code
-        clock.lap("checkpoint")
 
     def _arm(self, target: Target, saga: Saga, plan: list[PlannedStep]) -> tuple[list[PlannedStep], list[StepRecord]]:
         """Journal the run and take every step's snapshot, in one transaction."""

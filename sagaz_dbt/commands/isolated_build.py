@@ -29,7 +29,6 @@ from sagaz_dbt.dbt import selection
 
 from sagaz_dbt.runtime import waits
 from sagaz_dbt.saga.databases import refuse_other_databases
-from sagaz_dbt.engines import checkpoints
 from sagaz_dbt.errors import SagazError, TornWarehouseError
 from sagaz_dbt.runtime.heap import long_lived_frozen
 from sagaz_dbt.runtime.faults import checkpoint
@@ -72,7 +71,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
             )
             refuse_other_databases(plan, target.journal.database, target.warehouse.engine)
             clock.lap("select")
-            with target.locked(out), checkpoints.held(target.warehouse, target.journal.database, rpt.warnings.append):
+            with target.locked(out):
                 phase = Phase.RECOVERING
                 result.recovered = recover_before_build(target, out, run_id)
                 rpt.recovered_runs = [r.run_id for r in result.recovered]
@@ -162,7 +161,6 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
                 # published or left alone), never the shadows.
                 result.saga = _as_production(result.saga, shadows)
                 rpt.add_saga(result.saga, {u: o.status for u, o in dbt.tracker.outcomes.items()})
-            clock.lap("checkpoint")
         except TornWarehouseError as exc:
             result.error, result.status, result.exit_code = exc, RunOutcome.TORN, exc.exit_code
         except LockLostError as exc:

@@ -93,10 +93,6 @@ class Engine:
     #: (dbt-spark's dynamic partition overwrite): a pre-hook can back up just those
     #: (BackupKind.PARTITIONS) instead of copying the table.
     overwrites_partitions: bool = False
-    #: The engine checkpoints its log into the database file on its own, over every
-    #: relation (DuckDB): a run holds that and checkpoints once at its end
-    #: (engines/checkpoints.py), so the kept pre-run relations are not walked again and again.
-    holds_checkpoints: bool = False
 
     @property
     def binds_views_to_oids(self) -> bool:

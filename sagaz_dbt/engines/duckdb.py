@@ -32,7 +32,6 @@ ENGINE = Engine(
     deletes_rows=True,
     lock_class="sagaz_dbt.engines.duckdb.DuckDBFileLock",
     connection_releaser="sagaz_dbt.engines.duckdb.close_environment",
-    holds_checkpoints=True,
 )
 
 
