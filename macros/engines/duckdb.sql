@@ -269,11 +269,35 @@
     where {{ where }} and view_name = {{ sagaz_dbt.sql_string(identifier) }}
   {%- else -%}
     {%- set relation = api.Relation.create(database=database, schema=schema, identifier=identifier, type='table') -%}
-    select '{"id": "table:' || md5(t.sql) || ':' || r.n::varchar || ':' || r.h::varchar || '"}'
-    from duckdb_tables() t,
+    select '{"id": "table-columns:' || c.m || ':' || r.n::varchar || ':' || r.h::varchar || '"}'
+    from (select md5(string_agg(name || ' ' || type || ' ' || "notnull"::varchar || ' ' || coalesce(dflt_value, '')
+                                || ' ' || pk::varchar, ',' order by cid)) as m
+          from pragma_table_info({{ sagaz_dbt.sql_string(relation.render()) }})) c,
          (select count(*) as n, coalesce(sum(hash(sagaz_fp_row)), 0) as h from {{ relation }} as sagaz_fp_row) r
-    where {{ where }} and t.table_name = {{ sagaz_dbt.sql_string(identifier) }}
   {%- endif -%}
+{%- endmacro %}
+
+{% macro duckdb__ddl_fingerprint_sql(relation) -%}
+  {#- The table fingerprint of earlier sagaz-dbt versions (its DDL's md5 from duckdb_tables()),
+      for the runs it armed: "table:<md5>:<rows>:<hash>". -#}
+  {%- set where -%}
+    database_name = {{ sagaz_dbt.sql_string(relation.database) }} and schema_name = {{ sagaz_dbt.sql_string(relation.schema) }}
+  {%- endset -%}
+  select '{"id": "table:' || md5(t.sql) || ':' || r.n::varchar || ':' || r.h::varchar || '"}'
+  from duckdb_tables() t,
+       (select count(*) as n, coalesce(sum(hash(sagaz_fp_row)), 0) as h from {{ relation }} as sagaz_fp_row) r
+  where {{ where }} and t.table_name = {{ sagaz_dbt.sql_string(relation.identifier) }}
+{%- endmacro %}
+
+{% macro duckdb__fingerprint_matches(relation, recorded, now) -%}
+  {%- if recorded.id == now.get('id') -%}
+    {{- return(true) -}}
+  {%- endif -%}
+  {%- if recorded.id.startswith('table:') and not relation.is_view -%}  {#- armed by an earlier version -#}
+    {%- set rows = run_query(sagaz_dbt.duckdb__ddl_fingerprint_sql(relation)).rows -%}
+    {{- return(rows | length > 0 and fromjson(rows[0][0]).id == recorded.id) -}}
+  {%- endif -%}
+  {{- return(false) -}}
 {%- endmacro %}
 
 {% macro duckdb__fingerprint_still_holds(relation, recorded) -%}

@@ -310,6 +310,10 @@
   where n.nspname = {{ sagaz_dbt.sql_string(schema) }} and c.relname = {{ sagaz_dbt.sql_string(identifier) }}
 {%- endmacro %}
 
+{% macro postgres__fingerprint_matches(relation, recorded, now) -%}
+  {{- return(recorded.id == now.get('id') and sagaz_dbt.fingerprint_still_holds(relation, recorded)) -}}
+{%- endmacro %}
+
 {% macro postgres__fingerprint_still_holds(relation, recorded) -%}
   {#- Same OID and file: was a row written after the recorded transaction?  (age() compares
       transaction ids across wraparound; frozen rows are the oldest of all.) -#}

@@ -116,6 +116,10 @@
     (macros/engines/spark/phases.sql, `Warehouse.call` prefers `spark__<phase>`), so each of these
     says why it is never asked on Spark instead of running another engine's SQL. -#}
 
+{% macro spark__fingerprint_matches(relation, recorded, now) -%}
+  {{- return(recorded.id == now.get('id') and sagaz_dbt.fingerprint_still_holds(relation, recorded)) -}}
+{%- endmacro %}
+
 {% macro spark__fingerprint_still_holds(relation, recorded) -%}
   {#- Spark records a constant fingerprint (no change detection: README, known limits). -#}
   {{- return(true) -}}
