@@ -12,22 +12,15 @@ form before recovering.
 
 from __future__ import annotations
 
-import io
-import os
 import signal
-import subprocess
-import sys
-from pathlib import Path
 from typing import Callable
 
 import pytest
-from rich.console import Console
 
-import sagaz_dbt.api
-from sagaz_dbt.dbt.session import release_connections
 from sagaz_dbt.errors import ChangedSinceRunError
 
-from helpers.project import RUN_ID_ENV, Project, assert_same_state
+from helpers.project import Project, assert_same_state
+from test_recovery_safety import recover, sagaz_cli
 
 TABLE = "fct_orders"  # a marts table: rebuilt by every run
 
@@ -51,26 +44,6 @@ CASES = [
 ]
 
 
-def _killed_after_dbt(project: Project) -> None:
-    release_connections()
-    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1", "SAGAZ_DBT_CRASH_AT": "built"}
-    env.pop(RUN_ID_ENV, None)
-    proc = subprocess.run(
-        [str(Path(sys.executable).parent / "sagaz-dbt"), "build", *project.location_args],
-        env=env, cwd=project.root, capture_output=True, text=True, timeout=300,
-    )
-    assert proc.returncode == -signal.SIGKILL, proc.stdout[-3000:] + proc.stderr[-2000:]
-
-
-def _recover(project: Project) -> str:
-    buffer = io.StringIO()
-    try:
-        sagaz_dbt.api.recover(project.location_args, console=Console(file=buffer, width=200, no_color=True))
-    finally:
-        release_connections()
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize("case, change, legacy, refused", CASES, ids=[c[0] for c in CASES])
 def test_recovery_sees_a_duckdb_table_changed_after_the_crash(
     built: Callable[..., Project], case: str, change: str | None, legacy: bool, refused: bool
@@ -78,7 +51,8 @@ def test_recovery_sees_a_duckdb_table_changed_after_the_crash(
     project = built("duckdb")
     project.use_seed_data("day2")
     before = project.state()
-    _killed_after_dbt(project)
+    killed = sagaz_cli(project, "build", crash_at="built")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout[-3000:] + killed.stderr[-2000:]
     if legacy:
         [(run_id, seq)] = project.query(
             f"select run_id, seq from sagaz.sagaz_steps where schema_name = '{{schema}}' and identifier = '{TABLE}'"
@@ -95,10 +69,10 @@ def test_recovery_sees_a_duckdb_table_changed_after_the_crash(
 
     if refused:
         with pytest.raises(ChangedSinceRunError) as refusal:
-            _recover(project)
+            recover(project)
         assert f"{project.schema}.{TABLE} (" in str(refusal.value), str(refusal.value)
         assert_same_state(torn, project.state(), f"{case}: a refused recovery changes nothing")
     else:
-        said = _recover(project)
+        said = recover(project)
         assert_same_state(before, project.state(), f"{case}: the recovered rollback vs before the run\n{said}")
         assert project.leftovers() == []
