@@ -270,8 +270,7 @@
   {%- else -%}
     {%- set relation = api.Relation.create(database=database, schema=schema, identifier=identifier, type='table') -%}
     select '{"id": "table-columns:' || c.m || ':' || r.n::varchar || ':' || r.h::varchar || '"}'
-    from (select md5(string_agg(name || ' ' || type || ' ' || "notnull"::varchar || ' ' || coalesce(dflt_value, '')
-                                || ' ' || pk::varchar, ',' order by cid)) as m
+    from (select md5(to_json(list([name, type, "notnull"::varchar, dflt_value, pk::varchar] order by cid))::varchar) as m
           from pragma_table_info({{ sagaz_dbt.sql_string(relation.render()) }})) c,
          (select count(*) as n, coalesce(sum(hash(sagaz_fp_row)), 0) as h from {{ relation }} as sagaz_fp_row) r
   {%- endif -%}

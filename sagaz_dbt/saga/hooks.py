@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from sagaz_dbt.backups import external_files
 from sagaz_dbt.backups.incremental import NONDETERMINISTIC_SQL
 from sagaz_dbt.saga.journal import StepRecord
 from sagaz_dbt.dbt.package import PACKAGE_NAME
@@ -116,10 +117,20 @@ def mark_steps(records: list[StepRecord], journal: tuple[str, str] | None) -> li
     """The arguments of mark_built_many: the steps that get a mark (see _mark_sql)."""
     return [
         {"seq": r.seq, "database": r.database, "schema": r.schema, "identifier": r.identifier,
-         "is_view": r.materialized == "view"}
+         "is_view": _leaves_view(r)}
         for r in records
         if _mark_sql(r, journal) is not None
     ]  # fmt: skip
+
+
+#: Materializations whose relation is a view: dbt's `view`, and dbt-duckdb's `external` (a
+#: view over the file it writes).  A mark must fingerprint the relation as what it is, or
+#: recovery, which fingerprints what it finds, can never match it.
+VIEW_MATERIALIZATIONS = frozenset({"view", external_files.MATERIALIZATION})
+
+
+def _leaves_view(record: StepRecord) -> bool:
+    return record.materialized in VIEW_MATERIALIZATIONS
 
 
 def _mark_sql(record: StepRecord, journal: tuple[str, str] | None) -> str | None:
@@ -128,5 +139,5 @@ def _mark_sql(record: StepRecord, journal: tuple[str, str] | None) -> str | None
     if journal is None or record.database.lower() != journal[0].lower():
         return None
     args = [journal[0], journal[1], record.seq, record.database, record.schema, record.identifier]
-    is_view = "true" if record.materialized == "view" else "false"
+    is_view = "true" if _leaves_view(record) else "false"
     return "{{ sagaz_dbt.mark_built(%s, %s) }}" % (", ".join(json.dumps(a) for a in args), is_view)
