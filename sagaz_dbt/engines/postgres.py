@@ -26,6 +26,14 @@ from sagaz_dbt.runtime.lock import HEARTBEAT_SECONDS, POLL_SECONDS, LockLostErro
 from sagaz_dbt.runtime.waits import BlockerWatch, background_statement
 from sagaz_dbt.dbt.warehouse import Warehouse
 
+#: How long the heartbeat's journal stamp waits for the run's row.  The heartbeat holds the
+#: lock connection's mutex meanwhile, and the main thread needs that mutex for its guard
+#: inside every phase transaction, which itself holds the row: each wait stalled a phase by
+#: up to this long (measured: ~0.8 s of a 1.6 s Postgres rollback at 1,000 ms).  A skipped
+#: stamp is harmless: the next comes HEARTBEAT_SECONDS later, and an owner is stale only
+#: after HEARTBEAT_STALE_SECONDS (30 s).
+STAMP_LOCK_TIMEOUT = "100ms"
+
 ENGINE = Engine(
     adapter_type="postgres",
     transactional_ddl=True,
@@ -196,13 +204,15 @@ class PostgresAdvisoryLock(TargetLock):
         handle = _open_postgres(self.warehouse)
         with handle.cursor() as cur:
             # A session that only holds a lock is idle by design: it must not be timed out.
-            # Its own statements never wait: the heartbeat's update gives up after a second.
+            # Its own statements barely wait: the heartbeat's stamp gives up after
+            # STAMP_LOCK_TIMEOUT (the row it stamps is locked by our own phase transaction
+            # while a phase runs, and the phase stamps it itself).
             for setting in ("idle_session_timeout", "statement_timeout"):
                 try:
                     cur.execute("select set_config(%s, '0', false)", (setting,))
                 except Exception:  # a server without the setting (idle_session_timeout: PG 14+)
                     pass
-            cur.execute("select set_config('lock_timeout', '1000ms', false)")
+            cur.execute("select set_config('lock_timeout', %s, false)", (STAMP_LOCK_TIMEOUT,))
             cur.execute("select set_config('application_name', 'sagaz-dbt lock', false)")
         return handle
 
