@@ -261,31 +261,32 @@
 {#- ---- backups/fingerprint.sql ---- -#}
 
 {% macro duckdb__fingerprint_sql(database, schema, identifier, is_view) -%}
-  {%- set where -%}
-    database_name = {{ sagaz_dbt.sql_string(database) }} and schema_name = {{ sagaz_dbt.sql_string(schema) }}
-  {%- endset -%}
   {%- if is_view -%}
     select '{"id": "view:' || md5(sql) || '"}' from duckdb_views()
-    where {{ where }} and view_name = {{ sagaz_dbt.sql_string(identifier) }}
+    where database_name = {{ sagaz_dbt.sql_string(database) }} and schema_name = {{ sagaz_dbt.sql_string(schema) }}
+      and view_name = {{ sagaz_dbt.sql_string(identifier) }}
   {%- else -%}
     {%- set relation = api.Relation.create(database=database, schema=schema, identifier=identifier, type='table') -%}
     select '{"id": "table-columns:' || c.m || ':' || r.n::varchar || ':' || r.h::varchar || '"}'
     from (select md5(to_json(list([name, type, "notnull"::varchar, dflt_value, pk::varchar] order by cid))::varchar) as m
           from pragma_table_info({{ sagaz_dbt.sql_string(relation.render()) }})) c,
-         (select count(*) as n, coalesce(sum(hash(sagaz_fp_row)), 0) as h from {{ relation }} as sagaz_fp_row) r
+         {{ sagaz_dbt.duckdb__row_hash_sql(relation) }} r
   {%- endif -%}
+{%- endmacro %}
+
+{% macro duckdb__row_hash_sql(relation) -%}
+  {#- A table's content, order-independent: (n, h) = its row count and its rows' hash sum. -#}
+  (select count(*) as n, coalesce(sum(hash(sagaz_fp_row)), 0) as h from {{ relation }} as sagaz_fp_row)
 {%- endmacro %}
 
 {% macro duckdb__ddl_fingerprint_sql(relation) -%}
   {#- The table fingerprint of earlier sagaz-dbt versions (its DDL's md5 from duckdb_tables()),
       for the runs it armed: "table:<md5>:<rows>:<hash>". -#}
-  {%- set where -%}
-    database_name = {{ sagaz_dbt.sql_string(relation.database) }} and schema_name = {{ sagaz_dbt.sql_string(relation.schema) }}
-  {%- endset -%}
   select '{"id": "table:' || md5(t.sql) || ':' || r.n::varchar || ':' || r.h::varchar || '"}'
-  from duckdb_tables() t,
-       (select count(*) as n, coalesce(sum(hash(sagaz_fp_row)), 0) as h from {{ relation }} as sagaz_fp_row) r
-  where {{ where }} and t.table_name = {{ sagaz_dbt.sql_string(relation.identifier) }}
+  from duckdb_tables() t, {{ sagaz_dbt.duckdb__row_hash_sql(relation) }} r
+  where t.database_name = {{ sagaz_dbt.sql_string(relation.database) }}
+    and t.schema_name = {{ sagaz_dbt.sql_string(relation.schema) }}
+    and t.table_name = {{ sagaz_dbt.sql_string(relation.identifier) }}
 {%- endmacro %}
 
 {% macro duckdb__fingerprint_matches(relation, recorded, now) -%}
@@ -293,8 +294,11 @@
     {{- return(true) -}}
   {%- endif -%}
   {%- if recorded.id.startswith('table:') and not relation.is_view -%}  {#- armed by an earlier version -#}
-    {%- set rows = run_query(sagaz_dbt.duckdb__ddl_fingerprint_sql(relation)).rows -%}
-    {{- return(rows | length > 0 and fromjson(rows[0][0]).id == recorded.id) -}}
+    {%- if 'ddl_id' not in now -%}  {#- once per relation: the mark and the armed entry may both be old -#}
+      {%- set rows = run_query(sagaz_dbt.duckdb__ddl_fingerprint_sql(relation)).rows -%}
+      {%- do now.update({'ddl_id': fromjson(rows[0][0]).id if rows | length > 0 else none}) -%}
+    {%- endif -%}
+    {{- return(now.ddl_id == recorded.id) -}}
   {%- endif -%}
   {{- return(false) -}}
 {%- endmacro %}

@@ -26,12 +26,13 @@ from sagaz_dbt.runtime.lock import HEARTBEAT_SECONDS, POLL_SECONDS, LockLostErro
 from sagaz_dbt.runtime.waits import BlockerWatch, background_statement
 from sagaz_dbt.dbt.warehouse import Warehouse
 
-#: How long the heartbeat's journal stamp waits for the run's row.  The heartbeat holds the
-#: lock connection's mutex meanwhile, and the main thread needs that mutex for its guard
-#: inside every phase transaction, which itself holds the row: each wait stalled a phase by
-#: up to this long (measured: ~0.8 s of a 1.6 s Postgres rollback at 1,000 ms).  A skipped
-#: stamp is harmless: the next comes HEARTBEAT_SECONDS later, and an owner is stale only
-#: after HEARTBEAT_STALE_SECONDS (30 s).
+#: The longest any statement on the lock connection waits for a lock.  The heartbeat holds
+#: that connection's mutex while it stamps the journal, and the main thread needs the mutex
+#: for its guard inside every phase transaction: a stamp waiting on that transaction's locks
+#: stalled the phase (measured: ~0.8 s of a 1.6 s Postgres rollback at 1,000 ms).  The stamp
+#: skips the row a phase holds (`_stamp`); this bounds what is left (a table lock, say).  A
+#: skipped stamp is harmless: the next comes HEARTBEAT_SECONDS later, and an owner is stale
+#: only after HEARTBEAT_STALE_SECONDS (30 s).
 STAMP_LOCK_TIMEOUT = "100ms"
 
 ENGINE = Engine(
@@ -165,10 +166,13 @@ class PostgresAdvisoryLock(TargetLock):
         from psycopg2 import sql
 
         schema, run_id, token = self._beat
+        # SKIP LOCKED: while a phase runs, its transaction holds this row (and stamps it
+        # itself); waiting for it would hold the mutex that phase's guard needs.
         statement = sql.SQL(
-            "update {}.{} set heartbeat_epoch = extract(epoch from clock_timestamp()) "
-            "where run_id = %s and owner_token = %s"
-        ).format(sql.Identifier(schema), sql.Identifier("sagaz_runs"))
+            "update {runs} set heartbeat_epoch = extract(epoch from clock_timestamp()) "
+            "where run_id in (select run_id from {runs} where run_id = %s and owner_token = %s "
+            "for update skip locked)"
+        ).format(runs=sql.Identifier(schema, "sagaz_runs"))
         for _ in range(2):
             conn = self._handle or self._side
             if conn is None:
@@ -204,9 +208,7 @@ class PostgresAdvisoryLock(TargetLock):
         handle = _open_postgres(self.warehouse)
         with handle.cursor() as cur:
             # A session that only holds a lock is idle by design: it must not be timed out.
-            # Its own statements barely wait: the heartbeat's stamp gives up after
-            # STAMP_LOCK_TIMEOUT (the row it stamps is locked by our own phase transaction
-            # while a phase runs, and the phase stamps it itself).
+            # Its own statements barely wait (STAMP_LOCK_TIMEOUT).
             for setting in ("idle_session_timeout", "statement_timeout"):
                 try:
                     cur.execute("select set_config(%s, '0', false)", (setting,))
