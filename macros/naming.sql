@@ -59,24 +59,44 @@
 {%- endmacro %}
 
 
-{% macro kept_relation(relation) -%}
+{% macro naming_memo(memo) -%}
+  {#- A phase memo (lookup.sql) that also holds the run's token and the engine's byte limit,
+      so that a phase naming a thousand relations asks for them once, not per name (each
+      macro call costs dbt ~0.1 ms of context building).  Returns `memo`. -#}
+  {%- if 'run_token' not in memo -%}
+    {%- do memo.update({'run_token': sagaz_dbt.run_token(), 'byte_limit': sagaz_dbt.identifier_byte_limit()}) -%}
+  {%- endif -%}
+  {{- return(memo) -}}
+{%- endmacro %}
+
+
+{% macro run_name(base, kind, memo=none) -%}
+  {#- This run's sagaz name of kind `kind` for `base`: sagaz_identifier with the run's token
+      and the engine's limit, from `memo` when it holds them (naming_memo). -#}
+  {%- if memo is not none and 'run_token' in memo -%}
+    {{- return(sagaz_dbt.sagaz_identifier(base, kind, memo['run_token'], memo['byte_limit'])) -}}
+  {%- endif -%}
+  {{- return(sagaz_dbt.sagaz_identifier(base, kind, sagaz_dbt.run_token())) -}}
+{%- endmacro %}
+
+
+{% macro kept_relation(relation, memo=none) -%}
   {#- Where the pre-run `relation` is kept (instead of dbt's `__dbt_backup`).  Derived
       from the relation's own identifier: dbt-postgres cuts its backup names to 51
       characters, so two long names sharing that prefix get the same backup name. -#}
-  {%- set identifier = sagaz_dbt.sagaz_identifier(relation.identifier, 'bk', sagaz_dbt.run_token()) -%}
-  {{- return(relation.incorporate(path={'identifier': identifier})) -}}
+  {{- return(relation.incorporate(path={'identifier': sagaz_dbt.run_name(relation.identifier, 'bk', memo)})) -}}
 {%- endmacro %}
 
 
-{% macro copy_relation(relation) -%}
+{% macro copy_relation(relation, memo=none) -%}
   {#- A copy is created where no user macro lists it: in the run's backup schema. -#}
-  {{- return(sagaz_dbt.backup_relation(relation, sagaz_dbt.sagaz_identifier(relation.identifier, 'cp', sagaz_dbt.run_token()))) -}}
+  {{- return(sagaz_dbt.backup_relation(relation, sagaz_dbt.run_name(relation.identifier, 'cp', memo), memo)) -}}
 {%- endmacro %}
 
 
-{% macro backup_relation(relation, identifier) -%}
+{% macro backup_relation(relation, identifier, memo=none) -%}
   {#- The table `identifier` of `relation`'s backups, in the run's backup schema. -#}
-  {{- return(sagaz_dbt.in_backup_schema(relation.incorporate(path={'identifier': identifier}, type='table'))) -}}
+  {{- return(sagaz_dbt.in_backup_schema(relation.incorporate(path={'identifier': identifier}, type='table'), memo)) -}}
 {%- endmacro %}
 
 
@@ -102,9 +122,21 @@
   {{- return(sagaz_dbt.sagaz_identifier(base, 'sc', token or sagaz_dbt.run_token(), limit)) -}}
 {%- endmacro %}
 
-{% macro in_backup_schema(relation) -%}
+{% macro in_backup_schema(relation, memo=none) -%}
   {#- `relation`, in the run's backup schema of its schema (always quoted: the name is exact). -#}
-  {{- return(relation.incorporate(path={'schema': sagaz_dbt.backup_schema_name(relation.schema)}).quote(schema=true)) -}}
+  {{- return(relation.incorporate(path={'schema': sagaz_dbt.run_backup_schema(relation.schema, memo)}).quote(schema=true)) -}}
+{%- endmacro %}
+
+{% macro run_backup_schema(schema, memo=none) -%}
+  {#- This run's backup schema of `schema` (backup_schema_name), once per phase `memo`. -#}
+  {%- if memo is none -%}
+    {{- return(sagaz_dbt.backup_schema_name(schema)) -}}
+  {%- endif -%}
+  {%- set slot = ('backup_schema_name', schema) -%}
+  {%- if slot not in memo -%}
+    {%- do memo.update({slot: sagaz_dbt.backup_schema_name(schema)}) -%}
+  {%- endif -%}
+  {{- return(memo[slot]) -}}
 {%- endmacro %}
 
 {% macro moves_relations_across_schemas() -%}

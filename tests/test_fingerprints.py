@@ -12,10 +12,13 @@ form before recovering.
 
 from __future__ import annotations
 
+import json
 import signal
+from pathlib import Path
 from typing import Callable
 
 import pytest
+import yaml
 
 from sagaz_dbt.errors import ChangedSinceRunError
 
@@ -76,3 +79,68 @@ def test_recovery_sees_a_duckdb_table_changed_after_the_crash(
         said = recover(project)
         assert_same_state(before, project.state(), f"{case}: the recovered rollback vs before the run\n{said}")
         assert project.leftovers() == []
+
+
+# -- views, fingerprinted while arming --------------------------------------------------------
+
+#: Views with names a catalog scan must match exactly (a quote, comment markers, markup,
+#: multi-byte, upper case): arming fingerprints them all in one scan of
+#: duckdb_views() (duckdb__fingerprints_sql), which must give each exactly what the one-view
+#: fingerprint gives (duckdb__fingerprint_sql, which the marks use).
+VIEWS = ["[bold]x[/bold]", "o'ü v -- x /* y", "Mixed Case"]
+
+#: What duckdb__fingerprint_sql gives for one view, for the test to compare with.
+ONE_VIEW = """
+select '{"id": "view:' || md5(sql) || '"}' from duckdb_views()
+where schema_name = ? and view_name = ?
+"""
+
+
+def _views_project(root: Path) -> Path:
+    for folder in ("seeds", "models"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    (root / "dbt_project.yml").write_text("name: views\nversion: '1.0'\nconfig-version: 2\nprofile: views\n")
+    (root / "seeds" / "raw.csv").write_text("id,amount\n1,10\n2,20\n")
+    models = [{"name": "report_table", "config": {"materialized": "table", "alias": "report"}}]
+    (root / "models" / "report_table.sql").write_text("select id, amount from {{ ref('raw') }}\n")
+    for n, alias in enumerate(VIEWS):
+        (root / "models" / f"v{n}.sql").write_text(f"select id, amount * {n + 2} as amount from {{{{ ref('raw') }}}}\n")
+        models.append({"name": f"v{n}", "config": {"materialized": "view", "alias": alias}})
+    (root / "models" / "schema.yml").write_text(yaml.safe_dump({"version": 2, "models": models}))
+    return root
+
+
+@pytest.mark.parametrize("changed", [False, True], ids=["unchanged", "a view replaced by hand"])
+def test_views_armed_in_one_scan_are_fingerprinted_each_exactly(
+    project: Callable[..., Project], tmp_path: Path, changed: bool
+) -> None:
+    proj = project("duckdb", name="views", template=_views_project(tmp_path / "template"))
+    assert proj.dbt().success
+    before = proj.state()
+    assert {f"{{schema}}.{v}" for v in VIEWS} <= set(before), sorted(before)
+
+    killed = sagaz_cli(proj, "build", crash_at="armed")
+    assert killed.returncode == -signal.SIGKILL, killed.stdout[-3000:] + killed.stderr[-2000:]
+    steps = proj.inspector.query(
+        "select s.identifier, s.detail from sagaz.sagaz_steps s join sagaz.sagaz_runs r using (run_id) "
+        "where r.status = 'building' and s.pre_type = 'view'"
+    )
+    armed = {identifier: json.loads(detail)["fingerprint"] for identifier, detail in steps}
+    assert sorted(armed) == sorted(VIEWS), armed
+    for view in VIEWS:
+        [(expected,)] = proj.inspector.query(ONE_VIEW, [proj.schema, view])
+        assert armed[view] == expected, view
+
+    if changed:
+        quoted = '"' + VIEWS[1].replace('"', '""') + '"'
+        proj.execute(f"create or replace view {{schema}}.{quoted} as select 1 as id, 2 as amount")
+        torn = proj.state()
+        with pytest.raises(ChangedSinceRunError) as refusal:
+            recover(proj)
+        assert f"{proj.schema}.{VIEWS[1]} (" in str(refusal.value), str(refusal.value)
+        assert [f"{proj.schema}.{v} (" in str(refusal.value) for v in VIEWS] == [False, True, False]
+        assert_same_state(torn, proj.state(), "a refused recovery changes nothing")
+    else:
+        recover(proj)
+        assert_same_state(before, proj.state(), "the recovered run vs before it")
+        assert proj.leftovers() == []

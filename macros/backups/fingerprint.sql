@@ -56,20 +56,43 @@
 {% macro add_fingerprints(steps, armed) -%}
   {#- Arming: the fingerprint of every relation that exists before the run, into its
       `armed` entry, with ONE statement for the whole run (dbt costs ~6 ms per statement). -#}
-  {%- set parts = [] -%}
+  {%- set entries = [] -%}
   {%- for step in steps -%}
     {%- set out = armed[loop.index0] -%}
     {%- if out.pre_type is not none -%}
-      {%- do parts.append("select " ~ loop.index0 ~ " as sagaz_i, f from ("
-            ~ sagaz_dbt.fingerprint_sql(step.database, step.schema, out.identifier, out.pre_type == 'view')
-            ~ ") as fp (f)") -%}
+      {%- do entries.append({'i': loop.index0, 'database': step.database, 'schema': step.schema,
+                             'identifier': out.identifier, 'is_view': out.pre_type == 'view'}) -%}
     {%- endif -%}
   {%- endfor -%}
-  {%- if parts -%}
-    {%- for row in run_query(parts | join('\nunion all\n')).rows -%}
+  {%- if entries -%}
+    {%- for row in run_query(sagaz_dbt.fingerprints_sql(entries)).rows -%}
       {%- do armed[row[0] | int].update({'fingerprint': row[1]}) -%}
     {%- endfor -%}
   {%- endif -%}
+{%- endmacro %}
+
+
+{% macro fingerprints_sql(entries) -%}
+  {#- One SELECT of (sagaz_i, fingerprint) for many relations, `entries` [{i, database,
+      schema, identifier, is_view}]; a relation that is absent gives no row.  Each row is
+      exactly what fingerprint_sql gives for that relation. -#}
+  {{- return(adapter.dispatch('fingerprints_sql', 'sagaz_dbt')(entries)) -}}
+{%- endmacro %}
+
+{% macro default__fingerprints_sql(entries) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: fingerprints_sql is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+{% macro union_fingerprints_sql(entries) -%}
+  {#- fingerprints_sql as one fingerprint_sql per relation, in a union: right on any engine
+      whose fingerprint_sql is; an engine with a cheaper batch form dispatches to that. -#}
+  {%- set parts = [] -%}
+  {%- for e in entries -%}
+    {%- do parts.append("select " ~ (e.i | int) ~ " as sagaz_i, f from ("
+          ~ sagaz_dbt.fingerprint_sql(e.database, e.schema, e.identifier, e.is_view)
+          ~ ") as fp (f)") -%}
+  {%- endfor -%}
+  {{- return(parts | join('\nunion all\n')) -}}
 {%- endmacro %}
 
 

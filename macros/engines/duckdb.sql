@@ -274,6 +274,33 @@
   {%- endif -%}
 {%- endmacro %}
 
+{% macro duckdb__fingerprints_sql(entries) -%}
+  {#- Tables one part each (union_fingerprints_sql: their rows are read anyway); every view from
+      ONE scan of duckdb_views(), which builds every view's SQL text whatever the filter
+      (~7 ms at 2,000 relations): one part per view made arming quadratic in the views. -#}
+  {%- set tables = [] -%}
+  {%- set views = [] -%}
+  {%- for e in entries -%}
+    {%- do (views if e.is_view else tables).append(e) -%}
+  {%- endfor -%}
+  {%- set parts = [sagaz_dbt.union_fingerprints_sql(tables)] if tables else [] -%}
+  {%- if views -%}
+    {%- set rows = [] -%}
+    {%- for e in views -%}
+      {%- do rows.append('(' ~ (e.i | int) ~ ', ' ~ sagaz_dbt.sql_string(e.database) ~ ', '
+            ~ sagaz_dbt.sql_string(e.schema) ~ ', ' ~ sagaz_dbt.sql_string(e.identifier) ~ ')') -%}
+    {%- endfor -%}
+    {%- set part -%}
+      select w.sagaz_i, '{"id": "view:' || md5(d.sql) || '"}' as f
+      from duckdb_views() d
+      join (values {{ rows | join(', ') }}) as w (sagaz_i, database_name, schema_name, view_name)
+        on d.database_name = w.database_name and d.schema_name = w.schema_name and d.view_name = w.view_name
+    {%- endset -%}
+    {%- do parts.append(part) -%}
+  {%- endif -%}
+  {{- return(parts | join('\nunion all\n')) -}}
+{%- endmacro %}
+
 {% macro duckdb__row_hash_sql(relation) -%}
   {#- A table's content, order-independent: (n, h) = its row count and its rows' hash sum. -#}
   (select count(*) as n, coalesce(sum(hash(sagaz_fp_row)), 0) as h from {{ relation }} as sagaz_fp_row)

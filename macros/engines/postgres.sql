@@ -310,6 +310,11 @@
   where n.nspname = {{ sagaz_dbt.sql_string(schema) }} and c.relname = {{ sagaz_dbt.sql_string(identifier) }}
 {%- endmacro %}
 
+{% macro postgres__fingerprints_sql(entries) -%}
+  {#- A fingerprint is O(1) per relation here (no catalog-wide scan): one part each. -#}
+  {{- return(sagaz_dbt.union_fingerprints_sql(entries)) -}}
+{%- endmacro %}
+
 {% macro postgres__fingerprint_matches(relation, recorded, now) -%}
   {{- return(recorded.id == now.get('id') and sagaz_dbt.fingerprint_still_holds(relation, recorded)) -}}
 {%- endmacro %}

@@ -7,9 +7,10 @@
 -#}
 
 {% macro arm_step(step, indexes, memo=none, owners=none, isolate=false) -%}
+  {%- set memo = sagaz_dbt.naming_memo({} if memo is none else memo) -%}
   {%- set out = {'pre_type': none, 'identifier': sagaz_dbt.catalog_identifier(step.identifier, 'identifier', memo), 'kept_identifier': none,
                  'copy_identifier': none, 'keys_identifier': none, 'index_ddl': [], 'copied': false} -%}
-  {%- set existing = sagaz_dbt.find_node_relation(step.database, step.schema, step.identifier, memo) -%}
+  {%- set existing = sagaz_dbt.find_relation(step.database, step.schema, out.identifier, memo) -%}
   {%- do sagaz_dbt.claim_name(step, out.identifier, false, memo, owners) -%}
   {%- if existing is none -%}
     {#- A schema the run creates for it is dropped again by a rollback, when left empty. -#}
@@ -18,13 +19,12 @@
   {%- endif -%}
   {%- do out.update({'pre_type': existing.type | string, 'identifier': existing.identifier}) -%}
 
-  {%- set memo = {} if memo is none else memo -%}
   {%- if 'moves' not in memo -%}
     {%- do memo.update({'moves': sagaz_dbt.moves_relations_across_schemas()}) -%}
   {%- endif -%}
   {%- set moves = memo['moves'] -%}
   {%- if moves or not isolate -%}
-    {%- set kept = sagaz_dbt.kept_relation(existing) -%}
+    {%- set kept = sagaz_dbt.kept_relation(existing, memo) -%}
     {%- do sagaz_dbt.claim_name(step, kept.identifier, true, memo, owners) -%}
     {%- do out.update({'kept_identifier': kept.identifier}) -%}
     {%- if moves -%}
@@ -42,21 +42,22 @@
     {%- do out.update({'view_indexes': sagaz_dbt.relation_index_ddl(existing)}) -%}
   {%- endif -%}
   {%- if existing.is_table -%}
-    {%- do out.update({'index_ddl': indexes.get(sagaz_dbt.table_key(existing), [])}) -%}
+    {#- table_key's rule inline (a macro call per step costs more than the rule) -#}
+    {%- do out.update({'index_ddl': indexes.get((existing.database ~ '.' ~ existing.schema ~ '.' ~ existing.identifier) | lower, [])}) -%}
     {%- set in_place = sagaz_dbt.rebuilt_in_place(existing) -%}
     {%- if step.kind in ('keys', 'current') and not in_place -%}
       {#- The node's pre-hook takes these, inside its own transaction. -#}
       {%- do out.update({'backup_schema': sagaz_dbt.ensure_backup_schema(existing, memo)}) -%}
       {%- do out.update({
-            'copy_identifier': sagaz_dbt.copy_relation(existing).identifier,
-            'keys_identifier': sagaz_dbt.sagaz_identifier(existing.identifier, 'ky', sagaz_dbt.run_token())}) -%}
+            'copy_identifier': sagaz_dbt.copy_relation(existing, memo).identifier,
+            'keys_identifier': sagaz_dbt.run_name(existing.identifier, 'ky', memo)}) -%}
       {%- do sagaz_dbt.claim_name(step, out.copy_identifier, true, memo, owners) -%}
       {%- do sagaz_dbt.claim_name(step, out.keys_identifier, true, memo, owners) -%}
     {%- elif step.kind != 'swap' or in_place or out.kept_identifier is none -%}
       {#- (no kept identifier: isolate_backups on an engine that cannot move the kept table) -#}
       {#- A microbatch run writes only inside its event-time window: copy just that. -#}
       {%- set window = step.kind == 'window' and not in_place -%}
-      {%- set copy = sagaz_dbt.copy_relation(existing) -%}
+      {%- set copy = sagaz_dbt.copy_relation(existing, memo) -%}
       {%- do sagaz_dbt.claim_name(step, copy.identifier, true, memo, owners) -%}
       {%- do out.update({'backup_schema': sagaz_dbt.ensure_backup_schema(existing, memo)}) -%}
       {%- call statement('sagaz_copy', auto_begin=True) -%}
@@ -129,7 +130,8 @@
   {%- do sagaz_dbt.marks_ensure(database, schema) -%}
   {%- set indexes = sagaz_dbt.index_ddl_by_table(steps) -%}
   {%- set armed = [] -%}
-  {%- set memo = sagaz_dbt.phase_memo() -%}
+  {%- set memo = sagaz_dbt.naming_memo(sagaz_dbt.phase_memo()) -%}
+  {%- do sagaz_dbt.name_key('', memo) -%}  {#- memo.fold_case, which claim_name reads -#}
   {%- set owners = {} -%}
   {%- set temporaries = sagaz_dbt.dbt_temporaries(steps) -%}
   {%- for step in steps -%}
@@ -158,7 +160,9 @@
       arming transaction rolls back, so nothing is changed). -#}
   {%- if owners is none -%}{{- return(none) -}}{%- endif -%}
   {%- set who = step.schema ~ '.' ~ step.identifier -%}
-  {%- set slot = (step.database | lower, step.schema, sagaz_dbt.name_key(name, memo)) -%}
+  {%- if 'fold_case' not in memo -%}{%- do sagaz_dbt.name_key('', memo) -%}{%- endif -%}
+  {#- name_key's rule inline: this runs up to four times per step -#}
+  {%- set slot = (step.database | lower, step.schema, (name | lower) if memo['fold_case'] else name) -%}
   {%- if slot in owners -%}
     {%- do exceptions.raise_compiler_error("sagaz-dbt: refusing to arm: " ~ who ~ " and " ~ owners[slot]
           ~ " would both use the name " ~ step.schema ~ "." ~ name
@@ -166,7 +170,7 @@
   {%- endif -%}
   {%- do owners.update({slot: who}) -%}
   {%- if is_backup and (sagaz_dbt.find_relation(step.database, step.schema, name, memo) is not none
-        or sagaz_dbt.find_relation(step.database, sagaz_dbt.backup_schema_name(step.schema), name, memo) is not none) -%}
+        or sagaz_dbt.find_relation(step.database, sagaz_dbt.run_backup_schema(step.schema, memo), name, memo) is not none) -%}
     {%- do exceptions.raise_compiler_error("sagaz-dbt: refusing to arm: " ~ step.schema ~ "." ~ name
           ~ " (the backup name of " ~ who ~ ") already exists, left by another run or made by hand."
           ~ " Drop it if it is not needed (`sagaz-dbt recover` first, if a run was interrupted), then run again."
@@ -179,7 +183,7 @@
   {#- The run's backup schema of `relation`'s schema (naming.sql), created once per run in
       the arming transaction, so the journal that names it commits with it.  Returns its name. -#}
   {%- set memo = {} if memo is none else memo -%}
-  {%- set schema_relation = sagaz_dbt.in_backup_schema(relation).without_identifier() -%}
+  {%- set schema_relation = sagaz_dbt.in_backup_schema(relation, memo).without_identifier() -%}
   {%- set slot = ('backup_schema', (relation.database | lower), schema_relation.schema) -%}
   {%- if slot not in memo -%}
     {%- call statement('sagaz_backup_schema', auto_begin=True) -%}

@@ -116,6 +116,11 @@
     (macros/engines/spark/phases.sql, `Warehouse.call` prefers `spark__<phase>`), so each of these
     says why it is never asked on Spark instead of running another engine's SQL. -#}
 
+{% macro spark__fingerprints_sql(entries) -%}
+  {#- A fingerprint is O(1) per relation here (no catalog-wide scan): one part each. -#}
+  {{- return(sagaz_dbt.union_fingerprints_sql(entries)) -}}
+{%- endmacro %}
+
 {% macro spark__fingerprint_matches(relation, recorded, now) -%}
   {{- return(recorded.id == now.get('id') and sagaz_dbt.fingerprint_still_holds(relation, recorded)) -}}
 {%- endmacro %}
