@@ -72,7 +72,9 @@
 {% macro schema_relations(database, schema, memo=none) -%}
   {#- {name_key: (name, type)} for one schema, read once per `memo`. -#}
   {%- set memo = {} if memo is none else memo -%}
-  {%- set slot = (database, schema) -%}
+  {#- Tagged like every other tuple slot of a memo: a bare (database, schema) would be the
+      slot ('duckdb_catalog', db) or ('backup_schema_name', schema) of a database so named. -#}
+  {%- set slot = ('relations', database, schema) -%}
   {%- if slot not in memo -%}
     {%- set found = {} -%}
     {%- do sagaz_dbt.name_key('', memo) -%}
@@ -115,7 +117,9 @@
       An engine whose catalog listing costs the same for one schema as for all of them
       (DuckDB's duckdb_tables() builds a row for every relation whatever the filter) reads
       the whole database in its first listing (`whole_catalog`); a one-off lookup (memo
-      none) lists just its schema. -#}
+      none) lists just its schema.  Its keys are strings, or tuples whose first element
+      names what they hold ('relations', 'duckdb_catalog', ...): never bare user names,
+      which could equal another slot's key. -#}
   {{- return({'whole_catalog': true}) -}}
 {%- endmacro %}
 

@@ -188,3 +188,40 @@ def test_unquoted_identifiers_are_found_as_the_engine_folds_them(project):
     assert ok.exit_code == 0 and ok.status == "committed", (ok.error, proj.last_output)
     assert proj.query("select sum(amount) from {schema}.mixedcase") == [(120,)]
     assert proj.leftovers() == []
+
+
+#: (database, schema) pairs equal to the keys a phase's lookup memo (macros/lookup.sql) uses
+#: for its own slots: a database and schema so named must still arm, build and roll back.
+#: (Not ('duckdb_catalog', 'duckdb_catalog'): plain dbt-duckdb cannot build a view in a schema
+#: named like its database, "Ambiguous reference to catalog or schema".)
+MEMO_KEY_NAMES = [("backup_schema_name", "shop"), ("quoted", "identifier")]
+
+
+@pytest.mark.parametrize("database, schema", MEMO_KEY_NAMES, ids=[f"{d}.{s}" for d, s in MEMO_KEY_NAMES])
+def test_database_and_schema_named_like_a_memo_slot(project, tmp_path, database: str, schema: str) -> None:
+    from helpers.inspect import DuckDBInspector
+    from test_fingerprints import _views_project
+
+    template = _views_project(tmp_path / "template")
+    (template / "tests").mkdir()
+    (template / "tests" / "gate.sql").write_text(
+        "select * from {{ ref('report_table') }} where {{ 'true' if var('fail', false) else 'false' }}\n"
+    )
+    proj = project("duckdb", name="views", template=template)
+    path = proj.root / f"{database}.duckdb"
+    proj.schema = schema
+    proj.write_profile(path=str(path), schema=schema)
+    proj.inspector = DuckDBInspector(path, schema)
+    assert proj.dbt().success
+    (proj.root / "seeds" / "raw.csv").write_text("id,amount\n1,10\n2,20\n3,30\n")
+    before = proj.state()
+    assert before, "the warehouse the test inspects is empty: it proves nothing"
+
+    failed = proj.sagaz("--vars", "{fail: true}")
+    assert failed.exit_code == 1 and failed.status == "rolled_back", (failed.error, proj.last_output)
+    assert_same_state(before, proj.state(), "after the rollback vs before")
+    assert proj.leftovers() == []
+
+    ok = proj.sagaz()
+    assert ok.exit_code == 0 and ok.status == "committed", (ok.error, proj.last_output)
+    assert proj.state() != before

@@ -126,13 +126,13 @@ def test_arm_refuses_a_name_two_steps_would_share_or_that_exists(macro: Any) -> 
     b = {"database": "db", "schema": "s", "identifier": "b"}
     # A backup name must be free in the step's schema and in the run's backup schema of it.
     backups = macro("backup_schema_name", schema="s")
-    empty = {("db", "s"): {}, ("db", backups): {}}
+    empty = {("relations", "db", "s"): {}, ("relations", "db", backups): {}}
     macro("claim_name", step=a, name="a__sagaz_bk_1", is_backup=True, memo=dict(empty), owners=owners)
     with pytest.raises(WarehouseError, match=r"s\.b and s\.a would both use the name s\.a__sagaz_bk_1"):
         macro("claim_name", step=b, name="a__sagaz_bk_1", is_backup=True, memo=dict(empty), owners=owners)
-    leftover = {("db", "s"): {"b__sagaz_cp_1": ("b__sagaz_cp_1", "table")}}
+    leftover = {("relations", "db", "s"): {"b__sagaz_cp_1": ("b__sagaz_cp_1", "table")}}
     with pytest.raises(WarehouseError, match=r"s\.b__sagaz_cp_1 \(the backup name of s\.b\) already exists"):
         macro("claim_name", step=b, name="b__sagaz_cp_1", is_backup=True, memo=leftover, owners={})
-    in_backups = {("db", "s"): {}, ("db", backups): {"b__sagaz_cp_1": ("b__sagaz_cp_1", "table")}}
+    in_backups = {("relations", "db", "s"): {}, ("relations", "db", backups): {"b__sagaz_cp_1": ("b__sagaz_cp_1", "table")}}
     with pytest.raises(WarehouseError, match=r"already exists"):
         macro("claim_name", step=b, name="b__sagaz_cp_1", is_backup=True, memo=in_backups, owners={})

@@ -117,7 +117,7 @@
     says why it is never asked on Spark instead of running another engine's SQL. -#}
 
 {% macro spark__fingerprints_sql(entries) -%}
-  {#- A fingerprint is O(1) per relation here (no catalog-wide scan): one part each. -#}
+  {#- Never asked for: spark__arm_run takes no fingerprints (spark__fingerprint_sql). -#}
   {{- return(sagaz_dbt.union_fingerprints_sql(entries)) -}}
 {%- endmacro %}
 
