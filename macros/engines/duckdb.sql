@@ -262,7 +262,7 @@
 
 {% macro duckdb__fingerprint_sql(database, schema, identifier, is_view) -%}
   {%- if is_view -%}
-    select '{"id": "view:' || md5(sql) || '"}' from duckdb_views()
+    select {{ sagaz_dbt.duckdb__view_id_sql('duckdb_views') }} from duckdb_views()
     where database_name = {{ sagaz_dbt.sql_string(database) }} and schema_name = {{ sagaz_dbt.sql_string(schema) }}
       and view_name = {{ sagaz_dbt.sql_string(identifier) }}
   {%- else -%}
@@ -291,7 +291,7 @@
             ~ sagaz_dbt.sql_string(e.schema) ~ ', ' ~ sagaz_dbt.sql_string(e.identifier) ~ ')') -%}
     {%- endfor -%}
     {%- set part -%}
-      select w.sagaz_i, '{"id": "view:' || md5(d.sql) || '"}' as f
+      select w.sagaz_i, {{ sagaz_dbt.duckdb__view_id_sql('d') }} as f
       from duckdb_views() d
       join (values {{ rows | join(', ') }}) as w (sagaz_i, database_name, schema_name, view_name)
         on d.database_name = w.database_name and d.schema_name = w.schema_name and d.view_name = w.view_name
@@ -299,6 +299,12 @@
     {%- do parts.append(part) -%}
   {%- endif -%}
   {{- return(parts | join('\nunion all\n')) -}}
+{%- endmacro %}
+
+{% macro duckdb__view_id_sql(alias) -%}
+  {#- A view's fingerprint from its duckdb_views() row `alias`: the one- and many-relation
+      forms must give the same text, or recovery would refuse an untouched view. -#}
+  '{"id": "view:' || md5({{ alias }}.sql) || '"}'
 {%- endmacro %}
 
 {% macro duckdb__row_hash_sql(relation) -%}

@@ -42,8 +42,7 @@
     {%- do out.update({'view_indexes': sagaz_dbt.relation_index_ddl(existing)}) -%}
   {%- endif -%}
   {%- if existing.is_table -%}
-    {#- table_key's rule inline (a macro call per step costs more than the rule) -#}
-    {%- do out.update({'index_ddl': indexes.get((existing.database ~ '.' ~ existing.schema ~ '.' ~ existing.identifier) | lower, [])}) -%}
+    {%- do out.update({'index_ddl': indexes.get(sagaz_dbt.table_key(existing), [])}) -%}
     {%- set in_place = sagaz_dbt.rebuilt_in_place(existing) -%}
     {%- if step.kind in ('keys', 'current') and not in_place -%}
       {#- The node's pre-hook takes these, inside its own transaction. -#}
@@ -131,7 +130,6 @@
   {%- set indexes = sagaz_dbt.index_ddl_by_table(steps) -%}
   {%- set armed = [] -%}
   {%- set memo = sagaz_dbt.naming_memo(sagaz_dbt.phase_memo()) -%}
-  {%- do sagaz_dbt.name_key('', memo) -%}  {#- memo.fold_case, which claim_name reads -#}
   {%- set owners = {} -%}
   {%- set temporaries = sagaz_dbt.dbt_temporaries(steps) -%}
   {%- for step in steps -%}
