@@ -67,7 +67,22 @@
   {%- if not sagaz_dbt.is_armed() -%}
     {{- return(none) -}}
   {%- endif -%}
-  {%- set existing = sagaz_dbt.find_node_relation(this.database, this.schema, this.identifier) -%}
+  {%- set memo = {} -%}
+  {%- set wanted = sagaz_dbt.name_key(sagaz_dbt.catalog_identifier(this.identifier, 'identifier', memo), memo) -%}
+  {#- dbt's relation cache first: it is what the materialization itself just read to decide
+      whether to merge into the table (load_cached_relation), and it answers without a
+      catalog query (a listing cost ~60 ms a node at 1,000 relations).  Only a hit is
+      trusted, and only when it names exactly the node's table: a miss (a table made
+      outside dbt's knowledge, or the schema not cached) or anything else falls back to the
+      exact catalog listing, so a backup is never skipped on the cache's word.  A stale hit
+      (the table dropped behind dbt's back) cannot lose data: the backup's read of it fails,
+      and the node with it. -#}
+  {%- set cached = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+  {%- if cached is not none and cached.is_table and sagaz_dbt.name_key(cached.identifier, memo) == wanted -%}
+    {#- named as the exact lookup names it, so the backup's name is the one armed -#}
+    {{- return(api.Relation.create(database=this.database, schema=this.schema, identifier=cached.identifier, type='table')) -}}
+  {%- endif -%}
+  {%- set existing = sagaz_dbt.find_node_relation(this.database, this.schema, this.identifier, memo) -%}
   {{- return(existing if existing is not none and existing.is_table else none) -}}
 {%- endmacro %}
 
