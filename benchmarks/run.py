@@ -166,7 +166,7 @@ class Bench:
         if self.kind in ("project", "large"):
             self.wh.load_project_raw(self.rows)
         else:
-            self.wh.load_incremental_raw(self.rows, self.args.rows_per_day)
+            self.wh.load_incremental_raw(self.rows, self.args.rows_per_day, index=not self.args.no_source_index)
         self.generate_s = round(time.perf_counter() - start, 2)
         self.say(f"  generated {label(self.rows)} rows in {self.generate_s:.1f}s")
 
@@ -434,6 +434,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pg-sizes", help="the same for PostgreSQL only (default: --sizes, or 100k,1m,5m)")
     p.add_argument("--inc-sizes", help="rows of the incremental fact table (default 1m,10m)")
     p.add_argument("--large-sizes", help="rows of the largest tables of the 1,026-model project (case `large`; default 100k)")
+    p.add_argument("--no-source-index", action="store_true",
+                   help="incremental case: leave the source table unindexed on Postgres, so the batch query scans all of it")
     p.add_argument("--rows-per-day", type=int, default=None, help="rows of one day (one partition) in the incremental case")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per size (default 3; 1 with --quick; 0: the warm-up pair only, e.g. with --keep for benchmarks.gil_profile)")
     p.add_argument("--threads", type=int, default=4, help="dbt threads (profile)")
@@ -519,6 +521,7 @@ def main(argv: list[str] | None = None, say: Callable[[str], None] | None = None
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_at_end": loadavg()},
         "versions": versions(),
         "settings": {"repeats": repeats, "threads": args.threads, "rows_per_day": args.rows_per_day,
+                     "source_index": not args.no_source_index,
                      "warmup": not args.quick, "verify": args.verify},  # fmt: skip
         "summary": summary,
         "checks": [asdict(c) for c in checks],

@@ -134,7 +134,7 @@ class Warehouse:
             statements.append(f"analyze")  # noqa: F541 - statistics for the planner, as a warehouse would have
         self.execute(*statements)
 
-    def load_incremental_raw(self, rows: int, rows_per_day: int) -> None:
+    def load_incremental_raw(self, rows: int, rows_per_day: int, index: bool = True) -> None:
         select = generate.incremental_table(self.dialect, rows, rows_per_day)
         statements = [
             f"create schema if not exists {self.raw_schema}",
@@ -142,9 +142,9 @@ class Warehouse:
             f"create table {self.raw_schema}.raw_events_daily as {select}",
             *self._control_statements(),
         ]
-        if self.engine == "postgres":
-            # A landing table of this size is indexed on its load date: the batch query reads
-            # one day, as it would in production.
+        if self.engine == "postgres" and index:
+            # A landing table of this size is usually indexed on its load date: the batch
+            # query reads one day, as it would in production (index=False: it scans it all).
             statements.append(f"create index on {self.raw_schema}.raw_events_daily (event_date)")
             statements.append(f"analyze {self.raw_schema}.raw_events_daily")
         self.execute(*statements)
