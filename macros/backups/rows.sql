@@ -88,20 +88,31 @@
 
 
 {% macro backup_touched_rows(key_columns, copy_identifier, keys_identifier) -%}
+  {#- The pre-hook form: the batch's keys come from evaluating the model's query once more
+      (dbt has not computed its batch yet), so that query must be deterministic within the
+      transaction.  Nodes whose batch dbt computes into `__dbt_tmp` first take their backup
+      from there instead (backup_batch_rows, batch.sql). -#}
   {%- set existing = none if should_full_refresh() else sagaz_dbt.row_backup_of() -%}
   {%- if existing is none -%}
     {{- return('') -}}
   {%- endif -%}
+  {%- do sagaz_dbt.copy_rows_of_keys(existing, '(' ~ model.compiled_code ~ ')', key_columns, copy_identifier, keys_identifier) -%}
+  {{- return('') -}}
+{%- endmacro %}
+
+
+{% macro copy_rows_of_keys(existing, batch, key_columns, copy_identifier, keys_identifier) -%}
+  {#- Keep the batch's distinct keys (`batch`: a relation, or a parenthesised query) and
+      copy the rows of `existing` under them. -#}
   {%- set keys = sagaz_dbt.backup_relation(existing, keys_identifier) -%}
   {%- set copy = sagaz_dbt.backup_relation(existing, copy_identifier) -%}
   {%- set quoted = [] -%}
   {%- for col in key_columns -%}{%- do quoted.append(adapter.quote(col)) -%}{%- endfor -%}
   {%- call statement('sagaz_backup_keys', auto_begin=True) -%}
     create table {{ keys }} as
-    select distinct {{ quoted | join(', ') }} from (
-      {{ model.compiled_code }}
-    ) as sagaz_batch
+    select distinct {{ quoted | join(', ') }} from {{ batch }} as sagaz_batch
   {%- endcall -%}
+  {%- do adapter.cache_added(keys) -%}
   {%- do sagaz_dbt.analyze_keys(keys) -%}
   {%- for scope in sagaz_dbt.key_scopes('sagaz_t', keys, key_columns) -%}
     {%- call statement('sagaz_backup_rows', auto_begin=True) -%}
@@ -109,7 +120,6 @@
       select * from {{ existing }} as sagaz_t where {{ scope }}
     {%- endcall -%}
   {%- endfor -%}
-  {{- return('') -}}
 {%- endmacro %}
 
 

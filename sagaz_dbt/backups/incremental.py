@@ -25,8 +25,12 @@ Without a key (a plain append), with `on_schema_change: sync_all_columns` (which
 columns), and for Python models, the whole table is copied, and the model says so once.  A
 full refresh rebuilds the table through dbt's backup rename: zero copy.
 
-The batch query runs once more in the pre-hook, in the same transaction as dbt's own run of
-it, so it must be deterministic within a transaction (now() is; random() is not).
+Where dbt's own materialization computes the batch into `__dbt_tmp` before asking for the
+strategy's SQL (Postgres, DuckDB), the keys are read from there (saga/batch_backups.py): the
+batch query runs once, and any query is backed up exactly.  A model with pre-hooks of its
+own, a schema change before the strategy or an overridden materialization keeps the
+pre-hook, which evaluates the batch query once more in the same transaction as dbt's run of
+it; its query must then be deterministic within a transaction (now() is; random() is not).
 """
 
 from __future__ import annotations

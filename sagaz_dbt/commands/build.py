@@ -39,6 +39,7 @@ from sagaz_dbt.saga.databases import refuse_other_databases
 from sagaz_dbt.errors import SagazError, TornWarehouseError
 from sagaz_dbt.runtime.faults import checkpoint
 from sagaz_dbt.runtime.heap import long_lived_frozen
+from sagaz_dbt.saga import batch_backups
 from sagaz_dbt.saga.hooks import inject as inject_hooks
 from sagaz_dbt.runtime.interrupts import interrupts_deferred, sigterm_as_interrupt
 from sagaz_dbt.saga.journal import RunRecord, StepRecord
@@ -141,12 +142,18 @@ class _Build:
             self.phase = Phase.ARMING
             plan, records = self._arm(target, saga, plan)
             journal = (target.journal.database, target.journal.schema)
-            hooks = inject_hooks(target.session.manifest, records, journal, saga.marks)
+            batch = batch_backups.plan(
+                target.session.manifest, records, target.warehouse.engine, target.warehouse.adapter_type
+            )
+            hooks = inject_hooks(
+                target.session.manifest, records, journal, saga.marks, batch_backed=frozenset(batch.by_node)
+            )
             clock.lap("arm")
 
             self.phase = Phase.BUILDING
             try:
-                dbt = target.session.build(callbacks=[hooks.on_event, collector, *self.emitters.dbt_callbacks()])
+                with batch.installed():
+                    dbt = target.session.build(callbacks=[hooks.on_event, collector, *self.emitters.dbt_callbacks()])
             finally:
                 hooks.remove()
             if target.args.params.get("write_json", True) is not False:

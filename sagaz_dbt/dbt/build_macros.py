@@ -31,6 +31,8 @@ _WORD = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
 _DISPATCH = re.compile(r"""dispatch\(\s*['"]([A-Za-z0-9_]+)['"]\s*,\s*['"]""" + PACKAGE_NAME + r"""['"]""")
 #: `sagaz_dbt.name` in a user's text (a hook, a model, a macro of the project).
 _QUALIFIED = re.compile(r"\b" + PACKAGE_NAME + r"\.([A-Za-z_][A-Za-z0-9_]*)")
+#: Macros sagaz-dbt's own Python calls during a build (no text names them).
+CALLED_FROM_PYTHON = frozenset({"backup_batch_rows"})  # saga/batch_backups.py
 
 
 def build_macro_ids(
@@ -50,6 +52,7 @@ def build_macro_ids(
     others = {m.name for m in manifest.macros.values() if m.package_name != PACKAGE_NAME}
 
     roots: set[str] = {name for name in by_name if name in others}
+    roots.update(CALLED_FROM_PYTHON)
     texts = list(entry_texts)
     texts.extend(m.macro_sql for m in manifest.macros.values() if m.package_name != PACKAGE_NAME)
     texts.extend(_node_texts(manifest))

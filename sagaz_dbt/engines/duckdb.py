@@ -30,6 +30,7 @@ ENGINE = Engine(
     multi_database_transactions=False,
     has_databases=True,
     deletes_rows=True,
+    incremental_batch_before_strategy=True,
     lock_class="sagaz_dbt.engines.duckdb.DuckDBFileLock",
     connection_releaser="sagaz_dbt.engines.duckdb.close_environment",
 )

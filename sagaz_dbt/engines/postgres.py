@@ -48,6 +48,7 @@ ENGINE = Engine(
     multi_database_transactions=False,
     has_databases=True,
     deletes_rows=True,
+    incremental_batch_before_strategy=True,
     lock_class="sagaz_dbt.engines.postgres.PostgresAdvisoryLock",
 )
 

@@ -55,10 +55,13 @@ def inject(
     records: list[StepRecord],
     journal: tuple[str, str] | None = None,
     rendered_marks: dict[int, str] | None = None,
+    batch_backed: frozenset[str] = frozenset(),
 ) -> InjectedHooks:
     """`journal` (database, schema): where the post-hook marks go; None adds no marks.
     `rendered_marks` {seq: SQL}: the marks rendered while arming (mark_built_many), injected
-    as plain SQL; a step without one gets the template, rendered by dbt per node."""
+    as plain SQL; a step without one gets the template, rendered by dbt per node.
+    `batch_backed`: the unique_ids whose row backup is taken from dbt's batch
+    (saga/batch_backups.py): no backup pre-hook, and a guard post-hook instead."""
     from dbt.artifacts.resources.v1.config import Hook
 
     injected = InjectedHooks(manifest)
@@ -72,10 +75,16 @@ def inject(
         if mark is not None and rendered and not _HAS_JINJA.search(rendered):
             mark = rendered  # dbt sends a hook without Jinja as it is (no template, no macro call)
         node = manifest.nodes.get(record.unique_id)
-        if mark is not None and node is not None:
+        batch_backed_node = record.unique_id in batch_backed
+        if node is not None and (mark is not None or batch_backed_node):
             injected.post_originals[record.unique_id] = list(node.config.post_hook)
-            # Last, so that the mark sees what the user's own post-hooks left too.
-            node.config.post_hook = [*node.config.post_hook, Hook(sql=mark, transaction=True)]
+            # The guard first: a change without its backup fails before anything else runs.
+            guard = [Hook(sql=_guard_sql(record), transaction=True)] if batch_backed_node else []
+            # The mark last, so that it sees what the user's own post-hooks left too.
+            marks = [Hook(sql=mark, transaction=True)] if mark is not None else []
+            node.config.post_hook = [*guard, *node.config.post_hook, *marks]
+        if batch_backed_node:
+            continue  # its backup is taken when dbt asks for the strategy's SQL
         sql = _hook_sql(record)
         node = manifest.nodes.get(record.unique_id)
         if sql is None or node is None:
@@ -106,6 +115,10 @@ def _hook_sql(record: StepRecord) -> str | None:
     return "{{ sagaz_dbt.backup_current_rows(%s) }}" % ", ".join(
         "none" if a is None else json.dumps(a) for a in args
     )
+
+
+def _guard_sql(record: StepRecord) -> str:
+    return "{{ sagaz_dbt.require_batch_backup(%s) }}" % json.dumps(record.detail.keys_identifier)
 
 
 #: What dbt treats as Jinja in a hook (dbt.clients.jinja._HAS_RENDER_CHARS_PAT): a rendered
