@@ -72,3 +72,39 @@ def test_a_merge_without_its_backup_fails_the_node_and_the_run_rolls_back(
     assert all("without the backup of its touched rows" in message for message in errors.values()), errors
     assert_same_state(before, proj.state(), "after the guard's rollback vs before the run")
     assert proj.leftovers() == []
+
+
+UPSERT_STRATEGY = """\
+{% macro get_incremental_upsert_sql(arg_dict) %}
+  {{ return(adapter.get_incremental_strategy_macro(context, 'delete+insert')(arg_dict)) }}
+{% endmacro %}
+"""
+
+UPSERTED = """\
+{{ config(materialized='incremental', unique_key='event_id', incremental_strategy='upsert') }}
+select event_id, amount * {{ var('factor', 1) }} as amount from {{ ref('stg_events') }}
+"""
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_custom_strategy_that_delegates_to_a_builtin_is_backed_up_once(
+    engine: str, project: Callable[..., Project]
+) -> None:
+    """The project's strategy asks the adapter for dbt's delete+insert from inside its own
+    call: both macros are wrapped, and the backup must run once (a second would find its
+    keys table already there and fail a correct run)."""
+    proj = project(engine, name="crashy")
+    proj.write("macros/upsert.sql", UPSERT_STRATEGY)
+    proj.write("models/upserted.sql", UPSERTED)
+    assert proj.sagaz().status == "committed", proj.last_output
+    assert proj.sagaz("--vars", "{factor: 2}").status == "committed", proj.last_output
+    proj.use_seed_data("day2")
+    before = proj.state()
+
+    result = proj.sagaz("--vars", "{factor: 3, fail_singular: true}")
+
+    assert result.status == "rolled_back", proj.last_output
+    acts = {s.step.unique_id: s.action for s in result.saga.steps}
+    assert acts["model.crashy.upserted"] == "rows restored (keys)", acts
+    assert_same_state(before, proj.state(), "after rollback vs before the run")
+    assert proj.leftovers() == []

@@ -3,8 +3,8 @@
 
   dbt's incremental materialization (dbt-adapters' and dbt-duckdb's) first writes the new
   batch to a temporary relation (`<model>__dbt_tmp`), then asks the adapter for the
-  strategy's SQL (`adapter.get_incremental_strategy_macro`) and runs it, all inside the
-  node's transaction.  sagaz-dbt wraps that adapter call for the run
+  strategy's SQL (`adapter.get_incremental_strategy_macro`) and runs it; the backup, the
+  merge and the guard share the node's transaction.  sagaz-dbt wraps that adapter call for the run
   (sagaz_dbt/saga/batch_backups.py): just before dbt renders the strategy's SQL,
   `backup_batch_rows` keeps the distinct keys of the batch dbt will write and copies the
   target's rows under them.  The batch query is then evaluated once, by dbt, instead of a

@@ -93,9 +93,9 @@ class Engine:
     #: (dbt-spark's dynamic partition overwrite): a pre-hook can back up just those
     #: (BackupKind.PARTITIONS) instead of copying the table.
     overwrites_partitions: bool = False
-    #: dbt's incremental materialization writes the batch to `__dbt_tmp` inside the node's
-    #: transaction before it asks the adapter for the strategy's SQL (dbt-adapters,
-    #: dbt-duckdb): a keyed row backup can read the batch there (saga/batch_backups.py).
+    #: dbt's incremental materialization writes the batch to `__dbt_tmp` before it asks the
+    #: adapter for the strategy's SQL (dbt-adapters, dbt-duckdb): a keyed row backup can
+    #: read the batch there, in the node's transaction (saga/batch_backups.py).
     incremental_batch_before_strategy: bool = False
 
     @property

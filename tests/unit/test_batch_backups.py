@@ -41,6 +41,7 @@ def node(**config: Any) -> SimpleNamespace:
         ("on_schema_change fail raises before the strategy", node(on_schema_change="fail"), KEYED, True),
         ("on_schema_change unset", node(on_schema_change=None), KEYED, True),
         ("a user's pre-hook may change the table first", node(pre_hook=[SimpleNamespace(sql="delete")]), KEYED, False),
+        ("sql_header runs with the batch's CREATE", node(sql_header="delete from t;"), KEYED, False),
         ("append_new_columns alters the table first", node(on_schema_change="append_new_columns"), KEYED, False),
         ("sync_all_columns alters the table first", node(on_schema_change="sync_all_columns"), KEYED, False),
         ("a Python model", node(language="python"), KEYED, False),
@@ -60,10 +61,11 @@ class Manifest:
     """The two things plan() reads of dbt's manifest: nodes, and which incremental
     materialization dbt resolves for the project."""
 
-    def __init__(self, materialization_package: str | None) -> None:
+    def __init__(self, materialization_package: str | None, macros: tuple[tuple[str, str], ...] = ()) -> None:
         self.nodes = {KEYED.unique_id: node()}
         self.metadata = SimpleNamespace(project_name="p")
         self.package = materialization_package
+        self.macros = {f"macro.{pkg}.{name}": SimpleNamespace(package_name=pkg, name=name) for pkg, name in macros}
 
     def find_materialization_macro_by_name(self, project_name: str, name: str, adapter_type: str) -> Any:
         assert (project_name, name) == ("p", "incremental")
@@ -90,6 +92,30 @@ def test_only_dbts_own_materialization_is_trusted(adapter_type: str, package: st
     assert (KEYED.unique_id in planned.by_node) is taken
     if taken:
         assert planned.by_node[KEYED.unique_id] == batch_backups.BatchBackup(["id"], "__sagaz_cp_x__m", "__sagaz_ky_x__m")
+
+
+@pytest.mark.parametrize(
+    ("macros", "taken"),
+    [
+        ((), True),
+        ((("dbt", "create_table_as"), ("dbt_postgres", "postgres__create_table_as")), True),  # dbt's own
+        ((("p", "my_helper"), ("sagaz_dbt", "rename_relation")), True),
+        ((("p", "create_table_as"),), False),  # the project's CREATE of the batch could write anything
+        ((("some_package", "postgres__create_table_as"),), False),  # reachable through `dispatch:`
+        ((("p", "default__get_create_table_as_sql"),), False),
+        ((("p", "process_schema_changes"),), False),
+        ((("p", "alter_column_type"),), False),  # expand_target_column_types calls it on Postgres
+    ],
+)
+def test_an_override_of_what_runs_before_the_strategy_keeps_the_pre_hook(
+    macros: tuple[tuple[str, str], ...], taken: bool
+) -> None:
+    from dbt.adapters.factory import FACTORY
+
+    pytest.importorskip("dbt.adapters.postgres")
+    FACTORY.load_plugin("postgres")
+    planned = batch_backups.plan(Manifest("dbt", macros), [KEYED], for_adapter("postgres"), "postgres")
+    assert (KEYED.unique_id in planned.by_node) is taken
 
 
 def test_the_build_keeps_the_macro_python_calls() -> None:
@@ -133,3 +159,45 @@ def test_the_wrapper_backs_up_before_rendering_the_strategy_and_only_for_listed_
     assert other is strategy
     assert listed({"temp_relation": "tmp"}) == "merge sql"
     assert calls == [("backup", ("tmp", ["id"], "c", "k")), ("strategy", "tmp")]
+
+
+def test_a_strategy_that_asks_the_adapter_for_another_backs_up_once() -> None:
+    """A project's strategy macro may call adapter.get_incremental_strategy_macro itself;
+    the inner macro is wrapped too, and must not back up a second time (its keys table
+    would already exist)."""
+    from dbt.adapters.base.impl import BaseAdapter
+
+    backups_taken: list[Any] = []
+    adapter = SimpleNamespace(
+        valid_incremental_strategies=lambda: ["delete+insert"], builtin_incremental_strategies=lambda: ["delete+insert"]
+    )
+
+    def inner(arg_dict: dict[str, Any]) -> str:
+        return "delete+insert sql"
+
+    context: dict[str, Any] = {"model": {"unique_id": KEYED.unique_id}, "get_incremental_delete_insert_sql": inner,
+                               "sagaz_dbt": {batch_backups.BACKUP_MACRO: lambda *a: backups_taken.append(a)}}  # fmt: skip
+
+    def outer(arg_dict: dict[str, Any]) -> str:
+        return BaseAdapter.get_incremental_strategy_macro(adapter, context, "delete+insert")(arg_dict)
+
+    context["get_incremental_upsert_sql"] = outer
+    with batch_backups.BatchBackups({KEYED.unique_id: batch_backups.BatchBackup(["id"], "c", "k")}).installed():
+        sql = BaseAdapter.get_incremental_strategy_macro(adapter, context, "upsert")({"temp_relation": "tmp"})
+    assert sql == "delete+insert sql"
+    assert backups_taken == [("tmp", ["id"], "c", "k")]
+
+
+def test_overlapping_builds_neither_remove_nor_leave_the_wrapper() -> None:
+    from dbt.adapters.base.impl import BaseAdapter
+
+    original = BaseAdapter.get_incremental_strategy_macro
+    first = batch_backups.BatchBackups({"model.p.a": batch_backups.BatchBackup(["id"], "c", "k")}).installed()
+    second = batch_backups.BatchBackups({"model.p.b": batch_backups.BatchBackup(["id"], "c", "k")}).installed()
+    first.__enter__()
+    second.__enter__()
+    wrapped = BaseAdapter.get_incremental_strategy_macro
+    first.__exit__(None, None, None)
+    assert BaseAdapter.get_incremental_strategy_macro is wrapped, "the second build's nodes lost their backup"
+    second.__exit__(None, None, None)
+    assert BaseAdapter.get_incremental_strategy_macro is original
