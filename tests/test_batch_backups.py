@@ -28,9 +28,12 @@ from {{ ref('stg_events') }} as a cross join {{ ref('stg_events') }} as b
 """
 
 
-def _committed_twice(project: Callable[..., Project], engine: str) -> Project:
+def _committed_twice(project: Callable[..., Project], engine: str, files: dict[str, str] | None = None) -> Project:
+    """The crashy project with `files` (default: the sampled model), built twice, then
+    given the next day's seeds."""
     proj = project(engine, name="crashy")
-    proj.write("models/sampled.sql", SAMPLED)
+    for path, text in (files or {"models/sampled.sql": SAMPLED}).items():
+        proj.write(path, text)
     assert proj.sagaz().status == "committed", proj.last_output
     assert proj.sagaz("--vars", "{factor: 2}").status == "committed", proj.last_output
     proj.use_seed_data("day2")
@@ -93,12 +96,7 @@ def test_a_custom_strategy_that_delegates_to_a_builtin_is_backed_up_once(
     """The project's strategy asks the adapter for dbt's delete+insert from inside its own
     call: both macros are wrapped, and the backup must run once (a second would find its
     keys table already there and fail a correct run)."""
-    proj = project(engine, name="crashy")
-    proj.write("macros/upsert.sql", UPSERT_STRATEGY)
-    proj.write("models/upserted.sql", UPSERTED)
-    assert proj.sagaz().status == "committed", proj.last_output
-    assert proj.sagaz("--vars", "{factor: 2}").status == "committed", proj.last_output
-    proj.use_seed_data("day2")
+    proj = _committed_twice(project, engine, {"macros/upsert.sql": UPSERT_STRATEGY, "models/upserted.sql": UPSERTED})
     before = proj.state()
 
     result = proj.sagaz("--vars", "{factor: 3, fail_singular: true}")
