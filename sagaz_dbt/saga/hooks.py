@@ -1,5 +1,7 @@
 """Pre-hooks that take row-level snapshots inside each node's own transaction, and a
 post-hook that marks what each node left (fingerprint.sql), in that same transaction.
+Incremental models whose backup is taken from dbt's batch (batch_backups.py) get no
+pre-hook but a guard post-hook that fails the node if that backup did not run.
 
 They are added to the parsed manifest in memory for one run only: the project's files are
 never touched, and they are taken out again before dbt writes target/manifest.json (on the
