@@ -40,21 +40,26 @@ def _committed_twice(project: Callable[..., Project], engine: str, files: dict[s
     return proj
 
 
-@pytest.mark.parametrize("engine", ENGINES)
-def test_a_batch_that_differs_per_evaluation_is_restored_exactly(engine: str, project: Callable[..., Project]) -> None:
-    proj = _committed_twice(project, engine)
+def _fails_and_restores_from_the_batch(proj: Project, unique_id: str) -> None:
+    """A run that fails on the singular test puts `unique_id` back from the backup of its
+    touched rows, exactly, and that backup read its keys from dbt's `__dbt_tmp`."""
     before = proj.state()
 
     result = proj.sagaz("--vars", "{factor: 3, fail_singular: true}")
 
     assert result.status == "rolled_back", proj.last_output
     acts = {s.step.unique_id: s.action for s in result.saga.steps}
-    assert acts["model.crashy.sampled"] == "rows restored (keys)", acts
+    assert acts[unique_id] == "rows restored (keys)", acts
     assert_same_state(before, proj.state(), "after rollback vs before the run")
     assert proj.leftovers() == []
     log = (proj.root / "logs" / "dbt.log").read_text()
     keys_from = [line for line in log.splitlines() if "select distinct" in line and "sagaz_batch" in line]
     assert keys_from and all("__dbt_tmp" in line for line in keys_from), keys_from
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_batch_that_differs_per_evaluation_is_restored_exactly(engine: str, project: Callable[..., Project]) -> None:
+    _fails_and_restores_from_the_batch(_committed_twice(project, engine), "model.crashy.sampled")
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -97,12 +102,4 @@ def test_a_custom_strategy_that_delegates_to_a_builtin_is_backed_up_once(
     call: both macros are wrapped, and the backup must run once (a second would find its
     keys table already there and fail a correct run)."""
     proj = _committed_twice(project, engine, {"macros/upsert.sql": UPSERT_STRATEGY, "models/upserted.sql": UPSERTED})
-    before = proj.state()
-
-    result = proj.sagaz("--vars", "{factor: 3, fail_singular: true}")
-
-    assert result.status == "rolled_back", proj.last_output
-    acts = {s.step.unique_id: s.action for s in result.saga.steps}
-    assert acts["model.crashy.upserted"] == "rows restored (keys)", acts
-    assert_same_state(before, proj.state(), "after rollback vs before the run")
-    assert proj.leftovers() == []
+    _fails_and_restores_from_the_batch(proj, "model.crashy.upserted")

@@ -31,8 +31,10 @@ _WORD = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
 _DISPATCH = re.compile(r"""dispatch\(\s*['"]([A-Za-z0-9_]+)['"]\s*,\s*['"]""" + PACKAGE_NAME + r"""['"]""")
 #: `sagaz_dbt.name` in a user's text (a hook, a model, a macro of the project).
 _QUALIFIED = re.compile(r"\b" + PACKAGE_NAME + r"\.([A-Za-z_][A-Za-z0-9_]*)")
-#: Macros sagaz-dbt's own Python calls during a build (no text names them).
-CALLED_FROM_PYTHON = frozenset({"backup_batch_rows"})  # saga/batch_backups.py
+#: The macro saga/batch_backups.py calls from Python during a build (no text names it).
+BATCH_BACKUP_MACRO = "backup_batch_rows"
+#: Macros sagaz-dbt's own Python calls during a build: kept like the ones a text names.
+CALLED_FROM_PYTHON = frozenset({BATCH_BACKUP_MACRO})
 
 
 def build_macro_ids(

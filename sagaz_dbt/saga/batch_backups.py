@@ -41,12 +41,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
+from sagaz_dbt.dbt.build_macros import BATCH_BACKUP_MACRO
+from sagaz_dbt.dbt.package import PACKAGE_NAME
 from sagaz_dbt.engines import Engine
 from sagaz_dbt.saga.journal import StepRecord
 from sagaz_dbt.vocabulary import BackupKind
 
-#: The macro the wrapper calls (named here so the build keeps it: dbt/build_macros.py).
-BACKUP_MACRO = "backup_batch_rows"
 #: on_schema_change values that change nothing before the strategy runs.
 _SCHEMA_UNCHANGED = frozenset({"ignore", "fail"})
 
@@ -147,21 +147,15 @@ _PATCH = _Patch()
 def _with_backup(macro: Any, model_context: Any, backup: BatchBackup, done: set[str], unique_id: Any) -> Any:
     def strategy_sql(*args: Any, **kwargs: Any) -> Any:
         if unique_id not in done:
-            arg_dict = args[0] if args else kwargs.get("arg_dict")
-            temp_relation = arg_dict["temp_relation"]  # a KeyError fails the node: no silent skip
-            model_context[_package()][BACKUP_MACRO](
+            # dbt passes one dict (strategy_arg_dict); anything else raises and fails the node
+            temp_relation = (args[0] if args else kwargs["arg_dict"])["temp_relation"]
+            model_context[PACKAGE_NAME][BATCH_BACKUP_MACRO](
                 temp_relation, backup.key_columns, backup.copy_identifier, backup.keys_identifier
             )
             done.add(unique_id)
         return macro(*args, **kwargs)
 
     return strategy_sql
-
-
-def _package() -> str:
-    from sagaz_dbt.dbt.package import PACKAGE_NAME
-
-    return PACKAGE_NAME
 
 
 def _unique_id(model_context: Any) -> str | None:
@@ -192,9 +186,7 @@ def eligible(node: Any, record: StepRecord) -> bool:
     """A keyed row backup of an incremental SQL model without pre-hooks of its own whose
     schema changes nothing before the strategy runs."""
     detail = record.detail
-    if detail.mode is not BackupKind.KEYS or not record.copy_identifier or not detail.keys_identifier:
-        return False
-    if not detail.key_columns:
+    if detail.mode is not BackupKind.KEYS or not (record.copy_identifier and detail.keys_identifier and detail.key_columns):
         return False
     config = node.config
     if str(getattr(config, "materialized", "")) != "incremental" or str(getattr(node, "language", "sql")) != "sql":

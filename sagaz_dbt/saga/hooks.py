@@ -88,7 +88,6 @@ def inject(
         if batch_backed_node:
             continue  # its backup is taken when dbt asks for the strategy's SQL
         sql = _hook_sql(record)
-        node = manifest.nodes.get(record.unique_id)
         if sql is None or node is None:
             continue
         injected.originals[record.unique_id] = list(node.config.pre_hook)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sagaz_dbt.dbt.build_macros import CALLED_FROM_PYTHON
+from sagaz_dbt.dbt.build_macros import BATCH_BACKUP_MACRO, CALLED_FROM_PYTHON
 from sagaz_dbt.engines import for_adapter
 from sagaz_dbt.saga import batch_backups
 from sagaz_dbt.saga.detail import StepDetail
@@ -119,7 +119,7 @@ def test_an_override_of_what_runs_before_the_strategy_keeps_the_pre_hook(
 
 
 def test_the_build_keeps_the_macro_python_calls() -> None:
-    assert batch_backups.BACKUP_MACRO in CALLED_FROM_PYTHON
+    assert BATCH_BACKUP_MACRO in CALLED_FROM_PYTHON
 
 
 def test_the_wrapper_is_removed_after_the_build_even_when_it_fails() -> None:
@@ -149,7 +149,7 @@ def test_the_wrapper_backs_up_before_rendering_the_strategy_and_only_for_listed_
 
     def context(unique_id: str) -> dict[str, Any]:
         return {"model": {"unique_id": unique_id}, "get_incremental_merge_sql": strategy,
-                "sagaz_dbt": {batch_backups.BACKUP_MACRO: backup}}  # fmt: skip
+                "sagaz_dbt": {BATCH_BACKUP_MACRO: backup}}  # fmt: skip
 
     adapter = SimpleNamespace(valid_incremental_strategies=lambda: ["merge"], builtin_incremental_strategies=lambda: ["merge"])
     backups = batch_backups.BatchBackups({KEYED.unique_id: batch_backups.BatchBackup(["id"], "c", "k")})
@@ -176,7 +176,7 @@ def test_a_strategy_that_asks_the_adapter_for_another_backs_up_once() -> None:
         return "delete+insert sql"
 
     context: dict[str, Any] = {"model": {"unique_id": KEYED.unique_id}, "get_incremental_delete_insert_sql": inner,
-                               "sagaz_dbt": {batch_backups.BACKUP_MACRO: lambda *a: backups_taken.append(a)}}  # fmt: skip
+                               "sagaz_dbt": {BATCH_BACKUP_MACRO: lambda *a: backups_taken.append(a)}}  # fmt: skip
 
     def outer(arg_dict: dict[str, Any]) -> str:
         return BaseAdapter.get_incremental_strategy_macro(adapter, context, "delete+insert")(arg_dict)
