@@ -36,6 +36,15 @@ from helpers import ENGINES  # noqa: E402
 from helpers.project import Project  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_macros_store(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """sagaz-dbt keeps dbt's compiled macros in the user's cache folder
+    (sagaz_dbt/dbt/compiled_macros.py); the suite keeps its own, empty at the start, so its
+    runs take both paths: compiling and storing first, then reading what was stored (the
+    `sagaz-dbt` subprocesses too, which inherit the variable)."""
+    os.environ["SAGAZ_DBT_CACHE_DIR"] = str(tmp_path_factory.mktemp("compiled-macros"))
+
+
 @pytest.fixture(autouse=True)
 def _quiet_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")

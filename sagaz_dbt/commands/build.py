@@ -27,6 +27,7 @@ from sagaz_dbt.backups import external_files
 from sagaz_dbt.saga import hook_relations
 
 from sagaz_dbt.dbt import selection
+from sagaz_dbt.dbt import compiled_macros
 
 from sagaz_dbt.saga import isolation
 
@@ -89,7 +90,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
         clock=report.PhaseClock(rpt.timings),
         result=BuildResult(run_id=run_id, exit_code=2, status=RunOutcome.NOT_STARTED.value, report=rpt),
     )
-    with PROCESS_LOCK, armed(run_id), sigterm_as_interrupt(), long_lived_frozen():
+    with PROCESS_LOCK, compiled_macros.cached(), armed(run_id), sigterm_as_interrupt(), long_lived_frozen():
         try:
             run.run()
         except (Exception, KeyboardInterrupt) as exc:

@@ -26,6 +26,7 @@ from sagaz_dbt.outputs import events, run_outputs as outputs, report
 from sagaz_dbt.saga import isolation
 
 from sagaz_dbt.dbt import selection
+from sagaz_dbt.dbt import compiled_macros
 
 from sagaz_dbt.runtime import waits
 from sagaz_dbt.saga.databases import refuse_other_databases
@@ -57,7 +58,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
     result = BuildResult(run_id=run_id, exit_code=2, status=RunOutcome.NOT_STARTED, report=rpt)
     phase = Phase.SETUP
     target = None
-    with PROCESS_LOCK, armed(run_id), sigterm_as_interrupt(), long_lived_frozen():
+    with PROCESS_LOCK, compiled_macros.cached(), armed(run_id), sigterm_as_interrupt(), long_lived_frozen():
         try:
             split = split_args(args)
             os.environ[JOURNAL_ENV] = split.options.journal_schema

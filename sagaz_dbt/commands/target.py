@@ -17,7 +17,7 @@ from typing import Iterator, Sequence
 from rich.console import Console
 from rich.markup import escape
 
-from sagaz_dbt.dbt import package
+from sagaz_dbt.dbt import compiled_macros, package
 
 from sagaz_dbt.runtime import waits
 from sagaz_dbt.dbt.args import DbtArgs
@@ -183,7 +183,7 @@ def maintenance(args: Sequence[str], out: Console | None, lock: bool = True) -> 
     """The set-up the commands other than build share: the target, parsed (or stood in for,
     when `out` is given and the project no longer parses), locked unless only read."""
     split = split_args(args)
-    with PROCESS_LOCK, armed(None):
+    with PROCESS_LOCK, compiled_macros.cached(), armed(None):
         try:
             target = open_target("build", split.dbt_args, split.options, out=out)
             if lock:

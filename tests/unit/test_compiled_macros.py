@@ -1,0 +1,178 @@
+"""The store of compiled macros (sagaz_dbt/dbt/compiled_macros.py): a template made from
+stored code is the template dbt would have compiled, and every way the store can be missing
+or wrong ends in dbt compiling as it always does."""
+
+from __future__ import annotations
+
+import marshal
+from pathlib import Path
+from types import SimpleNamespace
+
+import dbt.include.global_project as global_project
+import jinja2
+import pytest
+from dbt_common.clients import jinja as dbt_jinja
+from dbt_common.exceptions import CompilationError
+
+from sagaz_dbt.dbt import compiled_macros
+
+REPO = Path(__file__).resolve().parents[2]
+MACRO = dbt_jinja.get_dbt_macro_name("m")  # dbt's parser renames every macro
+BLOCKS = {"macro", "materialization", "test", "data_test"}
+
+
+def _macro_sources(folder: Path) -> list[str]:
+    out = []
+    for path in sorted(folder.rglob("*.sql")):
+        for block in dbt_jinja.extract_toplevel_blocks(path.read_text(), allowed_blocks=BLOCKS, collect_raw_data=False):
+            out.append(block.full_block)
+    return out
+
+
+OWN = _macro_sources(REPO / "macros")
+DBT = _macro_sources(Path(global_project.PACKAGE_PATH) / "macros")
+
+
+def _node(source: str) -> SimpleNamespace:
+    return SimpleNamespace(macro_sql=source, name="m")
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv(compiled_macros.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def _template(source: str) -> jinja2.Template:
+    """What dbt's macro machinery asks for, through whatever get_node_template is now."""
+    return dbt_jinja.TemplateCache().get_node_template(_node(source))
+
+
+def _process(*sources: str) -> None:
+    """What one sagaz-dbt process does: asks for these macros' templates, then ends."""
+    with compiled_macros.cached():
+        for source in sources:
+            _template(source)
+
+
+def _compiles(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    original = dbt_jinja.MacroFuzzEnvironment.compile
+
+    def counting(self, source, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(source)
+        return original(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(dbt_jinja.MacroFuzzEnvironment, "compile", counting)
+    return calls
+
+
+def test_the_sources_are_found() -> None:
+    assert len(OWN) > 50 and len(DBT) > 200
+
+
+def test_every_macro_from_stored_code_is_the_one_dbt_compiles(store: Path) -> None:
+    """Every macro of sagaz-dbt's package and of dbt's global project: the template made in a
+    later process (from the file) has the same macros, blocks and line map as dbt's own."""
+    sources = OWN + DBT
+    _process(*sources)
+    assert len(list(store.glob("macros-*.marshal"))) == 1
+    with compiled_macros.cached():
+        for source in sources:
+            ours = _template(source)
+            theirs = dbt_jinja.get_template(source, {}, node=_node(source))
+            assert ours.debug_info == theirs.debug_info
+            assert sorted(ours.blocks) == sorted(theirs.blocks)
+            assert sorted(ours.module.__dict__) == sorted(theirs.module.__dict__)
+
+
+RENDERED = [
+    ("{% macro m(a, b) %}{{ a ~ '-' ~ b }}{% endmacro %}", ("x", 1)),
+    ("{% macro m(xs) %}{% for x in xs %}{% if x > 2 %}{% break %}{% endif %}{{ x }},{% endfor %}{% endmacro %}", ([1, 2, 3, 4],)),
+    ("{% macro m(d) %}{% set out = [] %}{% do out.append(d | length) %}{{ out }}{% endmacro %}", ({"a": 1},)),
+    ("{% macro m(s) %}{{ s | upper | replace('A', '\"') }}{# note #}{% endmacro %}", ("a'b",)),
+    ("{% macro m(n) -%}\n  {%- set ns = namespace(t=0) -%}{%- for i in range(n) -%}{%- set ns.t = ns.t + i -%}{%- endfor -%}{{ ns.t }}\n{%- endmacro %}", (5,)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("source,args", RENDERED)
+def test_a_macro_from_stored_code_renders_as_dbts(store: Path, source: str, args: tuple) -> None:
+    _process(source)
+    with compiled_macros.cached():
+        ours = _template(source).make_module(vars={}).__dict__[MACRO](*args)
+    theirs = dbt_jinja.get_template(source, {}, node=_node(source)).make_module(vars={}).__dict__[MACRO](*args)
+    assert str(ours) == str(theirs)
+
+
+def test_a_later_process_compiles_nothing_it_stored(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _compiles(monkeypatch)
+    _process(OWN[0])
+    assert calls == [OWN[0]]
+    _process(OWN[0], OWN[1])
+    assert calls == [OWN[0], OWN[1]]  # the second process compiled only what was new
+    _process(OWN[1])
+    assert calls == [OWN[0], OWN[1]]
+
+
+@pytest.mark.parametrize("damage", [b"", b"not marshal", marshal.dumps([1, 2]), marshal.dumps({"k": "not code"})])
+def test_a_damaged_file_means_compiling(store: Path, monkeypatch: pytest.MonkeyPatch, damage: bytes) -> None:
+    _process(OWN[0])
+    (path,) = store.glob("macros-*.marshal")
+    path.write_bytes(damage)
+    calls = _compiles(monkeypatch)
+    _process(OWN[0])
+    assert calls == [OWN[0]]
+    _process(OWN[0])
+    assert calls == [OWN[0]]  # and the file is whole again
+
+
+def test_turned_off_by_an_empty_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(compiled_macros.CACHE_DIR_ENV, "")
+    original = dbt_jinja.TemplateCache.get_node_template
+    with compiled_macros.cached():
+        assert dbt_jinja.TemplateCache.get_node_template is original
+
+
+def test_the_patch_is_removed_by_the_outermost_exit(store: Path) -> None:
+    original = dbt_jinja.TemplateCache.get_node_template
+    with compiled_macros.cached():
+        with compiled_macros.cached():
+            pass
+        assert dbt_jinja.TemplateCache.get_node_template is not original
+    assert dbt_jinja.TemplateCache.get_node_template is original
+
+
+def test_an_unwritable_folder_means_compiling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv(compiled_macros.CACHE_DIR_ENV, str(blocker / "cache"))
+    with compiled_macros.cached():
+        assert MACRO in _template(RENDERED[0][0]).module.__dict__
+
+
+def test_macro_debugging_takes_dbts_own_path(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dbt_jinja, "MACRO_DEBUGGING", True)
+    _process(OWN[0])
+    assert not list(store.glob("macros-*.marshal"))
+
+
+def test_a_compile_error_reads_as_dbts(store: Path) -> None:
+    source = "{% macro m() %}{{ x | no_such_filter }}{% endmacro %}"
+    with pytest.raises(CompilationError) as theirs:
+        dbt_jinja.get_template(source, {}, node=_node(source))
+    with compiled_macros.cached(), pytest.raises(CompilationError) as ours:
+        _template(source)
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_the_key_follows_the_environment() -> None:
+    env = dbt_jinja.get_environment(None, capture_macros=False, native=False)
+    same = dbt_jinja.get_environment(None, capture_macros=False, native=False)
+    assert compiled_macros.environment_key(env) == compiled_macros.environment_key(same)
+    native = dbt_jinja.get_environment(None, capture_macros=False, native=True)
+    assert compiled_macros.environment_key(native) != compiled_macros.environment_key(env)
+    same.filters["extra"] = str
+    assert compiled_macros.environment_key(same) != compiled_macros.environment_key(env)
+    same = dbt_jinja.get_environment(None, capture_macros=False, native=False)
+    same.trim_blocks = True
+    assert compiled_macros.environment_key(same) != compiled_macros.environment_key(env)
