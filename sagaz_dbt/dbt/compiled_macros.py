@@ -45,7 +45,12 @@ def cache_dir() -> Path | None:
     configured = os.environ.get(CACHE_DIR_ENV)
     if configured is not None:
         return Path(configured).expanduser() if configured.strip() else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        home = os.path.expanduser("~")
+        if home == "~":  # no home folder: no cache, rather than one in the working folder
+            return None
+        base = os.path.join(home, ".cache")
     return Path(base) / "sagaz-dbt"
 
 
@@ -133,8 +138,14 @@ class CodeStore:
 
 
 def _read(path: Path) -> dict[str, CodeType]:
+    """The stored code, or nothing.  Code is run from it, so, like an ssh key, a file that
+    another user owns or may write is not read."""
     try:
-        data = marshal.loads(path.read_bytes())
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if (hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022:
+                return {}
+            data = marshal.loads(f.read())
     except (OSError, ValueError, EOFError, TypeError):
         return {}
     if not isinstance(data, dict):

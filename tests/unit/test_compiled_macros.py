@@ -176,3 +176,22 @@ def test_the_key_follows_the_environment() -> None:
     same = dbt_jinja.get_environment(None, capture_macros=False, native=False)
     same.trim_blocks = True
     assert compiled_macros.environment_key(same) != compiled_macros.environment_key(env)
+
+
+def test_a_file_others_may_write_is_not_read(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Code is run from the store, so a file that group or others may write is ignored."""
+    _process(OWN[0])
+    (path,) = store.glob("macros-*.marshal")
+    path.chmod(0o666)
+    calls = _compiles(monkeypatch)
+    _process(OWN[0])
+    assert calls == [OWN[0]]
+
+
+def test_no_home_folder_means_no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in (compiled_macros.CACHE_DIR_ENV, "XDG_CACHE_HOME", "HOME"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(compiled_macros.os.path, "expanduser", lambda p: p)
+    assert compiled_macros.cache_dir() is None
+    monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere")
+    assert compiled_macros.cache_dir() == Path("/somewhere/sagaz-dbt")
