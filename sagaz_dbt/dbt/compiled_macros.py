@@ -36,8 +36,10 @@ from typing import Any, Iterator
 #: Where the cache goes; an empty value turns it off.
 CACHE_DIR_ENV = "SAGAZ_DBT_CACHE_DIR"
 #: A file holding more entries than this is started afresh with this process's entries
-#: (each dbt version has a few hundred macros; a project's own add tens).
-MAX_ENTRIES = 5000
+#: (a run calls a few hundred macros; edits to a project's macros add entries).
+MAX_ENTRIES = 2000
+#: The file starts with this and the sha256 of the rest: a torn or damaged file is not read.
+MAGIC = b"sagaz-dbt compiled macros 1\n"
 
 
 def cache_dir() -> Path | None:
@@ -114,7 +116,14 @@ class CodeStore:
             self._new[key] = code
 
     def flush(self) -> None:
-        """Best effort: a folder that cannot be written only means compiling next time."""
+        """Best effort: whatever goes wrong (a folder that cannot be written, a full disk,
+        even Ctrl-C while writing: the run is over by then) only means compiling next time."""
+        try:
+            self._write()
+        except (Exception, KeyboardInterrupt):
+            pass
+
+    def _write(self) -> None:
         with self._lock:
             if not self._new:
                 return
@@ -123,30 +132,32 @@ class CodeStore:
                 merged = {k: c for k, c in self._codes.items() if k in self._used}
             merged.update(self._new)
             self._new.clear()
+        payload = marshal.dumps(merged)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=self.path.name, suffix=".tmp", dir=self.path.parent)
         try:
-            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=self.path.name, suffix=".tmp", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    marshal.dump(merged, f)
-                os.replace(tmp, self.path)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-        except OSError:
-            pass
+            with os.fdopen(fd, "wb") as f:
+                f.write(MAGIC + hashlib.sha256(payload).digest() + payload)
+            os.replace(tmp, self.path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
 
 
 def _read(path: Path) -> dict[str, CodeType]:
     """The stored code, or nothing.  Code is run from it, so, like an ssh key, a file that
-    another user owns or may write is not read."""
+    another user owns or may write is not read (where the system has users: POSIX)."""
     try:
         with open(path, "rb") as f:
             st = os.fstat(f.fileno())
-            if (hasattr(os, "getuid") and st.st_uid != os.getuid()) or st.st_mode & 0o022:
+            if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
                 return {}
-            data = marshal.loads(f.read())
-    except (OSError, ValueError, EOFError, TypeError):
+            raw = f.read()
+        head, digest, payload = raw[: len(MAGIC)], raw[len(MAGIC) : len(MAGIC) + 32], raw[len(MAGIC) + 32 :]
+        if head != MAGIC or hashlib.sha256(payload).digest() != digest:
+            return {}
+        data = marshal.loads(payload)
+    except Exception:
         return {}
     if not isinstance(data, dict):
         return {}
@@ -170,12 +181,16 @@ class _Patch:
             self._depth += 1
             if self._depth > 1:
                 return
-            folder = cache_dir()
-            if folder is None:
+            try:
+                folder = cache_dir()
+                store = None if folder is None else CodeStore(folder / f"macros-{_versions_key()}.marshal")
+            except Exception:  # a path that cannot be expanded: no cache, never a failed command
+                store = None
+            if store is None:
                 return
-            self.store = CodeStore(folder / f"macros-{_versions_key()}.marshal")
+            self.store = store
             self._original = TemplateCache.get_node_template
-            TemplateCache.get_node_template = _wrapper(self._original, self.store)  # type: ignore[method-assign]
+            TemplateCache.get_node_template = _wrapper(self._original, store)  # type: ignore[method-assign]
 
     def leave(self) -> None:
         from dbt_common.clients.jinja import TemplateCache
@@ -201,16 +216,26 @@ def _wrapper(original: Any, store: CodeStore) -> Any:
             return original(cache, node)
         env = dbt_jinja.get_environment(node, capture_macros=False, native=False)
         key = entry_key(environment_key(env), source)
-        code = store.get(key)
-        with dbt_jinja.catch_jinja(node):  # a compile error reads as dbt's own would
-            if code is None:
+        template = _from_store(store, key, env)
+        if template is None:
+            with dbt_jinja.catch_jinja(node):  # a compile error reads as dbt's own would
                 code = env.compile(source)
-                store.put(key, code)
-            template = env.template_class.from_code(env, code, env.make_globals({}), None)
+                template = env.template_class.from_code(env, code, env.make_globals({}), None)
+            store.put(key, code)
         cache.file_cache[source] = template
         return template
 
     return get_node_template
+
+
+def _from_store(store: CodeStore, key: str, env: Any) -> Any:
+    """The template from stored code, or None (not stored, or code that does not load:
+    then it is compiled, as if never stored)."""
+    try:
+        code = store.get(key)
+        return None if code is None else env.template_class.from_code(env, code, env.make_globals({}), None)
+    except Exception:
+        return None
 
 
 _PATCH = _Patch()

@@ -4,7 +4,9 @@ or wrong ends in dbt compiling as it always does."""
 
 from __future__ import annotations
 
+import hashlib
 import marshal
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -71,12 +73,13 @@ def test_the_sources_are_found() -> None:
     assert len(OWN) > 50 and len(DBT) > 200
 
 
-def test_every_macro_from_stored_code_is_the_one_dbt_compiles(store: Path) -> None:
+def test_every_macro_from_stored_code_is_the_one_dbt_compiles(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every macro of sagaz-dbt's package and of dbt's global project: the template made in a
     later process (from the file) has the same macros, blocks and line map as dbt's own."""
     sources = OWN + DBT
     _process(*sources)
     assert len(list(store.glob("macros-*.marshal"))) == 1
+    calls = _compiles(monkeypatch)
     with compiled_macros.cached():
         for source in sources:
             ours = _template(source)
@@ -84,6 +87,7 @@ def test_every_macro_from_stored_code_is_the_one_dbt_compiles(store: Path) -> No
             assert ours.debug_info == theirs.debug_info
             assert sorted(ours.blocks) == sorted(theirs.blocks)
             assert sorted(ours.module.__dict__) == sorted(theirs.module.__dict__)
+    assert len(calls) == len(sources)  # dbt's get_template above, once each: none of ours
 
 
 RENDERED = [
@@ -114,7 +118,15 @@ def test_a_later_process_compiles_nothing_it_stored(store: Path, monkeypatch: py
     assert calls == [OWN[0], OWN[1]]
 
 
-@pytest.mark.parametrize("damage", [b"", b"not marshal", marshal.dumps([1, 2]), marshal.dumps({"k": "not code"})])
+def _signed(payload: bytes) -> bytes:
+    return compiled_macros.MAGIC + hashlib.sha256(payload).digest() + payload
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"", b"not marshal", marshal.dumps({}), compiled_macros.MAGIC + b"0" * 32 + marshal.dumps({}),
+     _signed(b"not marshal"), _signed(marshal.dumps([1, 2])), _signed(marshal.dumps({"k": "not code"}))],
+)  # fmt: skip
 def test_a_damaged_file_means_compiling(store: Path, monkeypatch: pytest.MonkeyPatch, damage: bytes) -> None:
     _process(OWN[0])
     (path,) = store.glob("macros-*.marshal")
@@ -195,3 +207,78 @@ def test_no_home_folder_means_no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     assert compiled_macros.cache_dir() is None
     monkeypatch.setenv("XDG_CACHE_HOME", "/somewhere")
     assert compiled_macros.cache_dir() == Path("/somewhere/sagaz-dbt")
+
+
+def test_stored_code_that_does_not_load_is_compiled_again(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file that reads but holds the wrong code for a key (no `root`): compiled as dbt would."""
+    env = dbt_jinja.get_environment(None, capture_macros=False, native=False)
+    key = compiled_macros.entry_key(compiled_macros.environment_key(env), OWN[0])
+    _process(OWN[1])
+    (path,) = store.glob("macros-*.marshal")
+    path.write_bytes(_signed(marshal.dumps({key: compile("x = 1", "<template>", "exec")})))
+    calls = _compiles(monkeypatch)
+    with compiled_macros.cached():
+        assert sorted(_template(OWN[0]).blocks) == sorted(dbt_jinja.get_template(OWN[0], {}).blocks)
+    assert calls[0] == OWN[0]
+
+
+def test_a_path_that_cannot_be_expanded_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(compiled_macros.CACHE_DIR_ENV, "~no_such_user_sagaz/cache")
+    original = dbt_jinja.TemplateCache.get_node_template
+    for _ in range(2):  # and the next command is not left half set up
+        with compiled_macros.cached():
+            assert dbt_jinja.TemplateCache.get_node_template is original
+            assert MACRO in _template(RENDERED[0][0]).module.__dict__
+
+
+def test_the_patch_is_removed_when_the_command_fails(store: Path) -> None:
+    original = dbt_jinja.TemplateCache.get_node_template
+    with pytest.raises(KeyboardInterrupt), compiled_macros.cached():
+        _template(OWN[0])
+        raise KeyboardInterrupt
+    assert dbt_jinja.TemplateCache.get_node_template is original
+    assert list(store.glob("macros-*.marshal"))  # and what it compiled was kept
+
+
+@pytest.mark.parametrize("error", [OSError, MemoryError, KeyboardInterrupt])
+def test_writing_the_store_never_fails_the_command(store: Path, monkeypatch: pytest.MonkeyPatch, error: type) -> None:
+    def fail(*args: object) -> bytes:
+        raise error()
+
+    monkeypatch.setattr(compiled_macros.marshal, "dumps", fail)
+    _process(OWN[0])  # no exception
+    assert not list(store.glob("macros-*.marshal"))
+
+
+def test_builds_in_many_threads_share_the_store(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sources = OWN[:40]
+    errors: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        try:
+            for source in sources[offset:] + sources[:offset]:
+                assert _template(source).blocks is not None
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    with compiled_macros.cached():
+        threads = [threading.Thread(target=work, args=(i * 5,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors
+    calls = _compiles(monkeypatch)
+    _process(*sources)
+    assert calls == []  # every one of them was stored
+
+
+def test_a_store_over_the_limit_keeps_what_this_process_used(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compiled_macros, "MAX_ENTRIES", 3)
+    _process(*OWN[:3])
+    _process(OWN[0], OWN[3])  # over the limit: keeps OWN[0] (used) and OWN[3] (new)
+    calls = _compiles(monkeypatch)
+    _process(OWN[0], OWN[3])
+    assert calls == []
+    _process(OWN[1])
+    assert calls == [OWN[1]]
