@@ -27,7 +27,6 @@ from sagaz_dbt.backups import external_files
 from sagaz_dbt.saga import hook_relations
 
 from sagaz_dbt.dbt import selection
-from sagaz_dbt.dbt import compiled_macros
 
 from sagaz_dbt.saga import isolation
 
@@ -35,7 +34,7 @@ from sagaz_dbt.runtime import waits
 from sagaz_dbt.dbt.args import DbtArgs
 from sagaz_dbt.commands.history import drop_old_backups
 from sagaz_dbt.commands.recover import RECOVER_LATER, recover_before_build
-from sagaz_dbt.commands.target import ISOLATE_ENV, JOURNAL_ENV, Target, armed, open_target, still_owner
+from sagaz_dbt.commands.target import ISOLATE_ENV, JOURNAL_ENV, Target, one_command, open_target, still_owner
 from sagaz_dbt.saga.databases import refuse_other_databases
 from sagaz_dbt.errors import SagazError, TornWarehouseError
 from sagaz_dbt.runtime.faults import checkpoint
@@ -44,7 +43,7 @@ from sagaz_dbt.saga import batch_backups
 from sagaz_dbt.saga.hooks import inject as inject_hooks
 from sagaz_dbt.runtime.interrupts import interrupts_deferred, sigterm_as_interrupt
 from sagaz_dbt.saga.journal import RunRecord, StepRecord
-from sagaz_dbt.runtime.lock import PROCESS_LOCK, LockLostError, RunTakenOverError
+from sagaz_dbt.runtime.lock import LockLostError, RunTakenOverError
 from sagaz_dbt.dbt.options import split_args
 from sagaz_dbt.saga.plan import PlannedStep, make_plan, plan_for_command
 from sagaz_dbt.dbt.session import BuildOutcome, release_connections
@@ -90,7 +89,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
         clock=report.PhaseClock(rpt.timings),
         result=BuildResult(run_id=run_id, exit_code=2, status=RunOutcome.NOT_STARTED.value, report=rpt),
     )
-    with PROCESS_LOCK, compiled_macros.cached(), armed(run_id), sigterm_as_interrupt(), long_lived_frozen():
+    with one_command(run_id), sigterm_as_interrupt(), long_lived_frozen():
         try:
             run.run()
         except (Exception, KeyboardInterrupt) as exc:

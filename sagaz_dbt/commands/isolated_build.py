@@ -26,7 +26,6 @@ from sagaz_dbt.outputs import events, run_outputs as outputs, report
 from sagaz_dbt.saga import isolation
 
 from sagaz_dbt.dbt import selection
-from sagaz_dbt.dbt import compiled_macros
 
 from sagaz_dbt.runtime import waits
 from sagaz_dbt.saga.databases import refuse_other_databases
@@ -35,7 +34,7 @@ from sagaz_dbt.runtime.heap import long_lived_frozen
 from sagaz_dbt.runtime.faults import checkpoint
 from sagaz_dbt.saga.hooks import inject as inject_hooks
 from sagaz_dbt.runtime.interrupts import interrupts_deferred, sigterm_as_interrupt
-from sagaz_dbt.runtime.lock import PROCESS_LOCK, LockLostError
+from sagaz_dbt.runtime.lock import LockLostError
 from sagaz_dbt.dbt.options import split_args
 from sagaz_dbt.dbt.workers import stop_before_rollback
 from sagaz_dbt.saga.plan import make_plan, plan_for_command
@@ -45,7 +44,7 @@ from sagaz_dbt.commands.build import BuildResult, _failure_message, _lost, _run_
 from sagaz_dbt.commands.build import _interrupted as default_interrupted
 from sagaz_dbt.commands.history import drop_old_backups
 from sagaz_dbt.commands.recover import RECOVER_LATER, recover_before_build
-from sagaz_dbt.commands.target import JOURNAL_ENV, armed, open_target, still_owner
+from sagaz_dbt.commands.target import JOURNAL_ENV, one_command, open_target, still_owner
 from sagaz_dbt.vocabulary import Phase, RunOutcome, StepAction
 
 
@@ -58,7 +57,7 @@ def build(args: Sequence[str], *, command: str = "build", console: Console | Non
     result = BuildResult(run_id=run_id, exit_code=2, status=RunOutcome.NOT_STARTED, report=rpt)
     phase = Phase.SETUP
     target = None
-    with PROCESS_LOCK, compiled_macros.cached(), armed(run_id), sigterm_as_interrupt(), long_lived_frozen():
+    with one_command(run_id), sigterm_as_interrupt(), long_lived_frozen():
         try:
             split = split_args(args)
             os.environ[JOURNAL_ENV] = split.options.journal_schema

@@ -183,7 +183,7 @@ def maintenance(args: Sequence[str], out: Console | None, lock: bool = True) -> 
     """The set-up the commands other than build share: the target, parsed (or stood in for,
     when `out` is given and the project no longer parses), locked unless only read."""
     split = split_args(args)
-    with PROCESS_LOCK, compiled_macros.cached(), armed(None):
+    with one_command(None):
         try:
             target = open_target("build", split.dbt_args, split.options, out=out)
             if lock:
@@ -194,6 +194,15 @@ def maintenance(args: Sequence[str], out: Console | None, lock: bool = True) -> 
                 yield target
         finally:
             release_connections()
+
+
+@contextmanager
+def one_command(run_id: str | None) -> Iterator[None]:
+    """What every sagaz-dbt command runs inside: alone in this process (PROCESS_LOCK),
+    with dbt's compiled macros kept between processes (dbt/compiled_macros.py), and
+    `run_id` armed (None: disarmed)."""
+    with PROCESS_LOCK, compiled_macros.cached(), armed(run_id):
+        yield
 
 
 @contextmanager

@@ -99,20 +99,22 @@ class CodeStore:
     _used: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def _loaded(self) -> dict[str, CodeType]:
+        """The file's entries, read on first use (under the lock)."""
+        if self._codes is None:
+            self._codes = _read(self.path)
+        return self._codes
+
     def get(self, key: str) -> CodeType | None:
         with self._lock:
-            if self._codes is None:
-                self._codes = _read(self.path)
-            code = self._codes.get(key)
+            code = self._loaded().get(key)
             if code is not None:
                 self._used.add(key)
             return code
 
     def put(self, key: str, code: CodeType) -> None:
         with self._lock:
-            if self._codes is None:
-                self._codes = _read(self.path)
-            self._codes[key] = code
+            self._loaded()[key] = code
             self._new[key] = code
 
     def flush(self) -> None:
@@ -127,9 +129,9 @@ class CodeStore:
         with self._lock:
             if not self._new:
                 return
-            merged = _read(self.path)
-            if len(merged) + len(self._new) > MAX_ENTRIES and self._codes is not None:
-                merged = {k: c for k, c in self._codes.items() if k in self._used}
+            merged = _read(self.path)  # again: other processes may have added to it meanwhile
+            if len(merged) + len(self._new) > MAX_ENTRIES:
+                merged = {k: c for k, c in self._loaded().items() if k in self._used}
             merged.update(self._new)
             self._new.clear()
         payload = marshal.dumps(merged)
@@ -220,7 +222,7 @@ def _wrapper(original: Any, store: CodeStore) -> Any:
         if template is None:
             with dbt_jinja.catch_jinja(node):  # a compile error reads as dbt's own would
                 code = env.compile(source)
-                template = env.template_class.from_code(env, code, env.make_globals({}), None)
+                template = _template(env, code)
             store.put(key, code)
         cache.file_cache[source] = template
         return template
@@ -233,9 +235,14 @@ def _from_store(store: CodeStore, key: str, env: Any) -> Any:
     then it is compiled, as if never stored)."""
     try:
         code = store.get(key)
-        return None if code is None else env.template_class.from_code(env, code, env.make_globals({}), None)
+        return None if code is None else _template(env, code)
     except Exception:
         return None
+
+
+def _template(env: Any, code: CodeType) -> Any:
+    """What jinja2's `from_string` makes of compiled code (dbt passes no globals)."""
+    return env.template_class.from_code(env, code, env.make_globals({}), None)
 
 
 _PATCH = _Patch()

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sagaz_dbt.dbt.build_macros import BATCH_BACKUP_MACRO, CALLED_FROM_PYTHON
+from sagaz_dbt.dbt.build_macros import BATCH_BACKUP_MACRO
 from sagaz_dbt.engines import for_adapter
 from sagaz_dbt.saga import batch_backups
 from sagaz_dbt.saga.detail import StepDetail
@@ -116,10 +116,6 @@ def test_an_override_of_what_runs_before_the_strategy_keeps_the_pre_hook(
     FACTORY.load_plugin("postgres")
     planned = batch_backups.plan(Manifest("dbt", macros), [KEYED], for_adapter("postgres"), "postgres")
     assert (KEYED.unique_id in planned.by_node) is taken
-
-
-def test_the_build_keeps_the_macro_python_calls() -> None:
-    assert BATCH_BACKUP_MACRO in CALLED_FROM_PYTHON
 
 
 def test_the_wrapper_is_removed_after_the_build_even_when_it_fails() -> None:
