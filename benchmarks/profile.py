@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rows", default="100k")
     p.add_argument("--interval", type=float, default=0.001, help="pyinstrument's sampling interval")
     p.add_argument("--runs", type=int, default=1, help="sagaz-dbt builds to profile (after one untimed)")
+    p.add_argument("--fail", action="store_true",
+                   help="profile failing builds (a test fails at the end: every model is rolled back)")
     p.add_argument("--keep", action="store_true")
     a = p.parse_args(argv)
     rows = parse_size(a.rows)
@@ -93,6 +95,9 @@ def main(argv: list[str] | None = None) -> None:
         bench.run("dbt", "success", -1)
         bench.run("sagaz", "success", -1)  # the partial-parse cache and the journal exist from now on
         for i in range(a.runs):
+            if a.fail:  # new data and a failing test, as the benchmark's failing runs
+                bench.tag += 1
+                bench.wh.set_control(bench.tag, bench.fail_test)
             env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "SAGAZ_DBT_"))}
             env.update({"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"})
             logs = out / f"dbt-logs-{i}"
@@ -107,6 +112,8 @@ def main(argv: list[str] | None = None) -> None:
             proc = subprocess.run(cmd, env=env, cwd=bench.project_dir("sagaz"), capture_output=True, text=True)
             wall = time.perf_counter() - t0
             (out / f"stdout-{i}.txt").write_text(proc.stdout + proc.stderr)
+            if a.fail and proc.returncode != 1:
+                say(f"expected the failing build to exit 1, it exited {proc.returncode}")
             report = bench._report_since(started) or {}
             say(f"sagaz-dbt under pyinstrument: {wall:.1f}s exit {proc.returncode}; phases {report.get('timings')}")
             for renderer, ext, extra in (("text", "txt", ["--show-all"]), ("html", "html", [])):

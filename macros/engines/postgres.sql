@@ -42,6 +42,9 @@
 {%- endmacro %}
 
 {% macro postgres__list_schema_relations(database, schema, memo) -%}
+  {%- if memo is not none and memo.get('wanted') -%}
+    {{- return(sagaz_dbt.postgres_list_wanted_schemas(database, schema, memo)) -}}
+  {%- endif -%}
   {%- set sql -%}
     select c.relname::text, case c.relkind when 'v' then 'view' when 'm' then 'materialized_view' else 'table' end
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -49,6 +52,43 @@
       and c.relkind in ('r', 'p', 'v', 'm', 'f')
   {%- endset -%}
   {{- return(run_query(sql).rows) -}}
+{%- endmacro %}
+
+
+{% macro postgres_list_wanted_schemas(database, schema, memo) -%}
+  {#- `schema`'s relations, listed with every schema the phase wants (lookup.sql
+      want_schemas) not read yet, in one query; records which of them exist, so
+      schema_exists asks nothing more. -#}
+  {%- set listing = memo.setdefault(('pg_listing', database | lower), {}) -%}
+  {%- set present = memo.setdefault(('schemas_present', database | lower), {}) -%}
+  {%- set name = sagaz_dbt.catalog_identifier(schema, 'schema', memo) -%}
+  {%- if name not in listing -%}
+    {%- set names = [name] -%}
+    {%- for wanted in memo['wanted'].get(database | lower, []) -%}
+      {%- set other = sagaz_dbt.catalog_identifier(wanted, 'schema', memo) -%}
+      {%- if other not in listing and other not in names -%}{%- do names.append(other) -%}{%- endif -%}
+    {%- endfor -%}
+    {%- set literals = [] -%}
+    {%- for n in names -%}
+      {%- do literals.append(sagaz_dbt.sql_string(n)) -%}
+      {%- do listing.update({n: []}) -%}
+      {%- do present.update({n: false}) -%}
+    {%- endfor -%}
+    {%- set sql -%}
+      select n.nspname::text, c.relname::text,
+             case c.relkind when 'v' then 'view' when 'm' then 'materialized_view' else 'table' end
+      from pg_namespace n
+      left join pg_class c on c.relnamespace = n.oid and c.relkind in ('r', 'p', 'v', 'm', 'f')
+      where n.nspname in ({{ literals | join(', ') }})
+    {%- endset -%}
+    {%- for row in run_query(sql).rows -%}
+      {%- do present.update({row[0]: true}) -%}
+      {%- if row[1] is not none -%}
+        {%- do listing[row[0]].append((row[1], row[2])) -%}
+      {%- endif -%}
+    {%- endfor -%}
+  {%- endif -%}
+  {{- return(listing[name]) -}}
 {%- endmacro %}
 
 
@@ -98,6 +138,9 @@
 {% macro postgres__dependent_views_of(database, pairs) -%}
   {%- set rows = [] -%}
   {%- set memo = {} -%}
+  {%- for p in pairs -%}
+    {%- do sagaz_dbt.want_schemas(memo, database, [p.schema, p.get('target_schema')]) -%}
+  {%- endfor -%}
   {%- for p in pairs -%}
     {%- set rel = sagaz_dbt.find_relation(database, p.schema, p.identifier, memo) -%}
     {%- if rel is not none and sagaz_dbt.find_relation(database, p.get('target_schema') or p.schema, p.target, memo) is not none -%}

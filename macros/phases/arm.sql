@@ -14,7 +14,7 @@
   {%- do sagaz_dbt.claim_name(step, out.identifier, false, memo, owners) -%}
   {%- if existing is none -%}
     {#- A schema the run creates for it is dropped again by a rollback, when left empty. -#}
-    {%- do out.update({'new_schema': not adapter.check_schema_exists(step.database, step.schema)}) -%}
+    {%- do out.update({'new_schema': not sagaz_dbt.schema_exists(step.database, step.schema, memo)}) -%}
     {{- return(out) -}}
   {%- endif -%}
   {%- do out.update({'pre_type': existing.type | string, 'identifier': existing.identifier}) -%}
@@ -130,6 +130,9 @@
   {%- set indexes = sagaz_dbt.index_ddl_by_table(steps) -%}
   {%- set armed = [] -%}
   {%- set memo = sagaz_dbt.naming_memo(sagaz_dbt.phase_memo()) -%}
+  {%- for step in steps -%}
+    {%- do sagaz_dbt.want_schemas(memo, step.database, [step.schema, sagaz_dbt.run_backup_schema(step.schema, memo)]) -%}
+  {%- endfor -%}
   {%- set owners = {} -%}
   {%- set temporaries = sagaz_dbt.dbt_temporaries(steps) -%}
   {%- for step in steps -%}

@@ -85,14 +85,16 @@
       abort a rollback or a release); one that still holds something (retained backups,
       or anything put there by hand) stays. -#}
   {%- set seen = [] -%}
+  {%- set keys = [] -%}
   {%- for step in steps -%}
     {%- set detail = fromjson(step.detail) if step.detail else {} -%}
     {%- for schema in [detail.get('kept_schema'), detail.get('backup_schema')] if schema -%}
       {%- set key = (step.database_name | lower, schema) -%}
-      {%- if key not in seen -%}
-        {%- do seen.append(key) -%}
-        {%- do sagaz_dbt.drop_schema_if_empty(step.database_name, schema) -%}
+      {%- if key not in keys -%}
+        {%- do keys.append(key) -%}
+        {%- do seen.append((step.database_name, schema)) -%}
       {%- endif -%}
     {%- endfor -%}
   {%- endfor -%}
+  {%- do sagaz_dbt.drop_schemas_if_empty(seen, sagaz_dbt.phase_memo()) -%}
 {%- endmacro %}

@@ -216,22 +216,30 @@
   {%- set seen = [] -%}
   {%- for step in steps -%}
     {%- set detail = fromjson(step.detail) if step.detail else {} -%}
-    {%- set key = step.database_name ~ '.' ~ step.schema_name -%}
+    {%- set key = (step.database_name, step.schema_name) -%}
     {%- if detail.get('new_schema') and key not in seen -%}
       {%- do seen.append(key) -%}
-      {%- do sagaz_dbt.drop_schema_if_empty(step.database_name, step.schema_name) -%}
     {%- endif -%}
   {%- endfor -%}
+  {%- do sagaz_dbt.drop_schemas_if_empty(seen, sagaz_dbt.phase_memo()) -%}
 {%- endmacro %}
 
-{% macro drop_schema_if_empty(database, schema) -%}
-  {%- if adapter.check_schema_exists(database, schema)
-        and (sagaz_dbt.list_schema_relations(database, schema) | length) == 0 -%}
-    {%- set schema_relation = api.Relation.create(database=database, schema=schema).without_identifier() -%}
-    {%- call statement('sagaz_drop_empty_schema', auto_begin=True) -%}
-      {{ sagaz_dbt.drop_empty_schema(schema_relation) }}
-    {%- endcall -%}
-  {%- endif -%}
+{% macro drop_schemas_if_empty(schemas, memo) -%}
+  {#- Drop those of `schemas` [(database, schema)] that exist and hold nothing.  `memo`
+      (lookup.sql) wants them all, so an engine that can lists them in one query.  One
+      statement per drop: Spark's session runs one statement per call (no script). -#}
+  {%- for database, schema in schemas -%}
+    {%- do sagaz_dbt.want_schemas(memo, database, [schema]) -%}
+  {%- endfor -%}
+  {%- for database, schema in schemas -%}
+    {%- if (sagaz_dbt.list_schema_relations(database, schema, memo) | length) == 0
+          and sagaz_dbt.schema_exists(database, schema, memo) -%}
+      {%- set schema_relation = api.Relation.create(database=database, schema=schema).without_identifier() -%}
+      {%- call statement('sagaz_drop_empty_schema', auto_begin=True) -%}
+        {{ sagaz_dbt.drop_empty_schema(schema_relation) }}
+      {%- endcall -%}
+    {%- endif -%}
+  {%- endfor -%}
 {%- endmacro %}
 
 {% macro drop_empty_schema(schema_relation) -%}
