@@ -94,6 +94,64 @@
 {%- endmacro %}
 
 
+{% macro want_columns(memo, relations) -%}
+  {#- Read the columns of `relations` (dbt Column objects, as adapter.get_columns_in_relation
+      gives them) with one query into the phase memo; relation_columns reads them from
+      there.  For a phase that reads the columns of many relations (a rollback: each row
+      restore reads its table and its copy), one statement instead of one per relation.
+      Called before the phase queues a change to any of them: each belongs to one step,
+      whose own changes are queued after its reads. -#}
+  {%- set todo = [] -%}
+  {%- for r in relations if r is not none and sagaz_dbt.columns_slot(r) not in memo and r not in todo -%}
+    {%- do todo.append(r) -%}
+  {%- endfor -%}
+  {%- if todo -%}
+    {%- set found = sagaz_dbt.columns_of_relations(todo) -%}
+    {%- for r in todo -%}
+      {%- if loop.index0 in found -%}
+        {%- do memo.update({sagaz_dbt.columns_slot(r): found[loop.index0]}) -%}
+      {%- endif -%}
+    {%- endfor -%}
+  {%- endif -%}
+{%- endmacro %}
+
+{% macro columns_slot(relation) -%}
+  {{- return(('columns', relation.database | lower, relation.schema, relation.identifier)) -}}
+{%- endmacro %}
+
+{% macro relation_columns(relation, memo=none) -%}
+  {#- `relation`'s columns: from the phase memo when want_columns read them, else asked. -#}
+  {%- if memo is not none -%}
+    {%- set slot = sagaz_dbt.columns_slot(relation) -%}
+    {%- if slot in memo -%}
+      {{- return(memo[slot]) -}}
+    {%- endif -%}
+  {%- endif -%}
+  {{- return(adapter.get_columns_in_relation(relation)) -}}
+{%- endmacro %}
+
+{% macro columns_of_relations(relations) -%}
+  {#- {index in `relations`: [Column]} for the relations that exist, in one query; an
+      engine may return {} (each is then asked on its own). -#}
+  {{- return(adapter.dispatch('columns_of_relations', 'sagaz_dbt')(relations)) -}}
+{%- endmacro %}
+
+{% macro default__columns_of_relations(relations) -%}
+  {%- do exceptions.raise_compiler_error("sagaz-dbt: columns_of_relations is not implemented for " ~ adapter.type()) -%}
+{%- endmacro %}
+
+
+{% macro columns_by_index(rows) -%}
+  {#- {index: [Column]} from rows (index, name, type, char size, precision, scale) in column
+      order: api.Column(*row[1:]), as dbt's sql_convert_columns_in_relation builds them. -#}
+  {%- set out = {} -%}
+  {%- for row in rows -%}
+    {%- do out.setdefault(row[0] | int, []).append(api.Column(row[1], row[2], row[3], row[4], row[5])) -%}
+  {%- endfor -%}
+  {{- return(out) -}}
+{%- endmacro %}
+
+
 {% macro schema_relations(database, schema, memo=none) -%}
   {#- {name_key: (name, type)} for one schema, read once per `memo`. -#}
   {%- set memo = {} if memo is none else memo -%}

@@ -152,9 +152,9 @@
       written there, re-insert the pre-run rows, and drop columns the run added.  Reads
       first (the caller flushed the queue), then only queued writes. -#}
   {%- set copy_cols = [] -%}
-  {%- for col in adapter.get_columns_in_relation(copy) -%}{%- do copy_cols.append(col.name) -%}{%- endfor -%}
+  {%- for col in sagaz_dbt.relation_columns(copy, step.get('memo')) -%}{%- do copy_cols.append(col.name) -%}{%- endfor -%}
   {%- set added = [] -%}
-  {%- for col in adapter.get_columns_in_relation(current) -%}
+  {%- for col in sagaz_dbt.relation_columns(current, step.get('memo')) -%}
     {%- if col.name not in copy_cols -%}{%- do added.append(col.name) -%}{%- endif -%}
   {%- endfor -%}
   {%- if added -%}

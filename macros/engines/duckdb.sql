@@ -42,6 +42,26 @@
   {{- return(true) -}}
 {%- endmacro %}
 
+{% macro duckdb__columns_of_relations(relations) -%}
+  {#- What dbt-duckdb's get_columns_in_relation reads (DESCRIBE: the same type strings as
+      duckdb_columns()), for many relations at once; names match case-insensitively, as
+      DuckDB does. -#}
+  {%- set wanted = [] -%}
+  {%- for r in relations -%}
+    {%- do wanted.append('(' ~ loop.index0 ~ ', ' ~ sagaz_dbt.sql_string(r.database) ~ ', ' ~ sagaz_dbt.sql_string(r.schema)
+                         ~ ', ' ~ sagaz_dbt.sql_string(r.identifier) ~ ')') -%}
+  {%- endfor -%}
+  {%- set sql -%}
+    with sagaz_wanted(i, d, s, t) as (values {{ wanted | join(', ') }})
+    select w.i, c.column_name, c.data_type, cast(null as bigint), cast(null as bigint), cast(null as bigint)
+    from sagaz_wanted w
+    join duckdb_columns() c
+      on lower(c.database_name) = lower(w.d) and lower(c.schema_name) = lower(w.s) and lower(c.table_name) = lower(w.t)
+    order by w.i, c.column_index
+  {%- endset -%}
+  {{- return(sagaz_dbt.columns_by_index(run_query(sql).rows)) -}}
+{%- endmacro %}
+
 {% macro duckdb__list_schema_relations(database, schema, memo) -%}
   {%- if memo is not none and memo.get('whole_catalog') -%}
     {#- duckdb_tables() and duckdb_views() build a row for every relation of every attached

@@ -92,6 +92,24 @@
 {%- endmacro %}
 
 
+{% macro postgres__columns_of_relations(relations) -%}
+  {#- The columns dbt-postgres's get_columns_in_relation reads (information_schema.columns,
+      so the same privileges apply), for many relations at once. -#}
+  {%- set wanted = [] -%}
+  {%- for r in relations -%}
+    {%- do wanted.append('(' ~ loop.index0 ~ ', ' ~ sagaz_dbt.sql_string(r.schema) ~ ', ' ~ sagaz_dbt.sql_string(r.identifier) ~ ')') -%}
+  {%- endfor -%}
+  {%- set sql -%}
+    with sagaz_wanted(i, s, t) as (values {{ wanted | join(', ') }})
+    select w.i, c.column_name, c.data_type, c.character_maximum_length, c.numeric_precision, c.numeric_scale
+    from sagaz_wanted w
+    join information_schema.columns c on c.table_schema = w.s and c.table_name = w.t
+    order by w.i, c.ordinal_position
+  {%- endset -%}
+  {{- return(sagaz_dbt.columns_by_index(run_query(sql).rows)) -}}
+{%- endmacro %}
+
+
 {#- ---- script.sql ---- -#}
 
 {% macro postgres__rename_sql(from_relation, to_relation) -%}

@@ -71,9 +71,9 @@
   {#- In place when the columns still match, so the table keeps its identity (indexes,
       grants, and on Postgres the views bound to its OID); otherwise the copy replaces it.
       Reads first (the caller flushed the queue), then only queued writes. -#}
-  {%- if current is not none and current.is_table and sagaz_dbt.same_columns(current, copy) -%}
+  {%- if current is not none and current.is_table and sagaz_dbt.same_columns(current, copy, step.get('memo')) -%}
     {%- set cols = [] -%}
-    {%- for col in adapter.get_columns_in_relation(copy) -%}
+    {%- for col in sagaz_dbt.relation_columns(copy, step.get('memo')) -%}
       {%- do cols.append(adapter.quote(col.name)) -%}
     {%- endfor -%}
     {%- do script.append('delete from ' ~ current) -%}
@@ -98,11 +98,11 @@
 {%- endmacro %}
 
 
-{% macro same_columns(left, right) -%}
+{% macro same_columns(left, right, memo=none) -%}
   {%- set a = [] -%}
   {%- set b = [] -%}
-  {%- for col in adapter.get_columns_in_relation(left) -%}{%- do a.append(col.name ~ ' ' ~ col.data_type) -%}{%- endfor -%}
-  {%- for col in adapter.get_columns_in_relation(right) -%}{%- do b.append(col.name ~ ' ' ~ col.data_type) -%}{%- endfor -%}
+  {%- for col in sagaz_dbt.relation_columns(left, memo) -%}{%- do a.append(col.name ~ ' ' ~ col.data_type) -%}{%- endfor -%}
+  {%- for col in sagaz_dbt.relation_columns(right, memo) -%}{%- do b.append(col.name ~ ' ' ~ col.data_type) -%}{%- endfor -%}
   {{- return(a == b) -}}
 {%- endmacro %}
 
@@ -121,6 +121,7 @@
       drop a referenced table).  A table dbt-duckdb rebuilt while rebuilding what it
       references lost its constraints even if its own node never ran: always recreated. -#}
   {%- set recreated = sagaz_dbt.in_place_steps(steps) -%}
+  {%- do sagaz_dbt.want_restore_columns(steps, restore_seqs, recreated) -%}
   {%- for step in recreated -%}
     {%- set current = sagaz_dbt.find_relation(step.database_name, step.schema_name, step.identifier, step.get('memo')) -%}
     {%- if current is not none -%}
@@ -150,6 +151,24 @@
   {%- do sagaz_dbt.journal_set_all_steps_status(database, schema, run_id, 'compensated') -%}
   {%- do sagaz_dbt.journal_set_run_status(database, schema, run_id, 'rolled_back', message) -%}
   {{- return(actions) -}}
+{%- endmacro %}
+
+
+{% macro want_restore_columns(steps, restore_seqs, recreated) -%}
+  {#- The columns every restore from a copy reads (restore_rows, restore_from_copy: the
+      table and its copy), in one query before anything is queued (lookup.sql want_columns).
+      Steps with a kept relation are swapped back by name and read no columns. -#}
+  {%- set relations = [] -%}
+  {%- for step in steps if step.seq in restore_seqs and step not in recreated and step.pre_type is not none -%}
+    {%- set copy = sagaz_dbt.step_backup(step, 'copy') -%}
+    {%- if copy is not none and sagaz_dbt.step_backup(step, 'kept') is none -%}
+      {%- do relations.append(copy) -%}
+      {%- do relations.append(sagaz_dbt.find_relation(step.database_name, step.schema_name, step.identifier, step.get('memo'))) -%}
+    {%- endif -%}
+  {%- endfor -%}
+  {%- if relations -%}
+    {%- do sagaz_dbt.want_columns(steps[0].memo, relations) -%}
+  {%- endif -%}
 {%- endmacro %}
 
 

@@ -40,6 +40,11 @@
   {{- return(true) -}}
 {%- endmacro %}
 
+{% macro spark__columns_of_relations(relations) -%}
+  {#- Not batched (Spark's own phases read columns per relation): each is asked on its own. -#}
+  {{- return({}) -}}
+{%- endmacro %}
+
 {% macro spark__list_schema_relations(database, schema, memo) -%}
   {#- [(name, type)] of exactly `schema`: SHOW TABLES lists tables and views, SHOW VIEWS
       the views (session temporaries are left out). -#}
