@@ -26,6 +26,7 @@ import marshal
 import os
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -38,6 +39,10 @@ CACHE_DIR_ENV = "SAGAZ_DBT_CACHE_DIR"
 #: A file holding more entries than this is started afresh with this process's entries
 #: (a run calls a few hundred macros; edits to a project's macros add entries).
 MAX_ENTRIES = 2000
+#: Files of other versions (macros-<versions>.marshal: another install, or one upgraded
+#: since) not written for this long are removed when this version writes its own; an
+#: install still in use just compiles once more (~0.3 s) and writes its file again.
+STALE_SECONDS = 30 * 24 * 3600
 #: The file starts with this and the sha256 of the rest: a torn or damaged file is not read.
 MAGIC = b"sagaz-dbt compiled macros 1\n"
 
@@ -144,6 +149,19 @@ class CodeStore:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+        _sweep(self.path)
+
+
+def _sweep(kept: Path) -> None:
+    """Remove the folder's store files (and temporaries a killed write left) that no process
+    wrote for STALE_SECONDS, except `kept`: the store of every upgrade stays otherwise."""
+    cutoff = time.time() - STALE_SECONDS
+    for old in kept.parent.glob("macros-*.marshal*"):
+        try:
+            if old != kept and old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:
+            pass
 
 
 def _read(path: Path) -> dict[str, CodeType]:

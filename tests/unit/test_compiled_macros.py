@@ -282,3 +282,26 @@ def test_a_store_over_the_limit_keeps_what_this_process_used(store: Path, monkey
     assert calls == []
     _process(OWN[1])
     assert calls == [OWN[1]]
+
+
+def test_stale_files_of_other_versions_are_removed_when_this_one_writes(store: Path) -> None:
+    """Each upgrade writes a new file (its key hashes the versions); the old ones go after
+    STALE_SECONDS without a write, and a recent one (another install in use) stays."""
+    import os
+    import time
+
+    store.mkdir(parents=True)
+    old, recent, torn = store / "macros-old.marshal", store / "macros-recent.marshal", store / "macros-x.marshal1.tmp"
+    unrelated = store / "notes.txt"
+    for f in (old, recent, torn, unrelated):
+        f.write_bytes(b"x")
+    long_ago = time.time() - compiled_macros.STALE_SECONDS - 60
+    for f in (old, torn, unrelated):
+        os.utime(f, (long_ago, long_ago))
+    _process(OWN[0])
+    assert not old.exists() and not torn.exists()
+    assert recent.exists() and unrelated.exists()
+    mine = next(p for p in store.glob("macros-*.marshal") if p not in (recent,))
+    os.utime(mine, (long_ago, long_ago))
+    _process(OWN[1])  # writing again never removes its own file, however old it looked
+    assert mine.exists()
