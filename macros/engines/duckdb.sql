@@ -48,8 +48,8 @@
       DuckDB does. -#}
   {%- set wanted = [] -%}
   {%- for r in relations -%}
-    {%- do wanted.append('(' ~ loop.index0 ~ ', ' ~ sagaz_dbt.sql_string(r.database) ~ ', ' ~ sagaz_dbt.sql_string(r.schema)
-                         ~ ', ' ~ sagaz_dbt.sql_string(r.identifier) ~ ')') -%}
+    {%- do wanted.append('(' ~ loop.index0 ~ ', ' ~ sagaz_dbt.duckdb__sql_string(r.database) ~ ', ' ~ sagaz_dbt.duckdb__sql_string(r.schema)
+                         ~ ', ' ~ sagaz_dbt.duckdb__sql_string(r.identifier) ~ ')') -%}
   {%- endfor -%}
   {%- set sql -%}
     with sagaz_wanted(i, d, s, t) as (values {{ wanted | join(', ') }})
@@ -71,10 +71,10 @@
     {%- if slot not in memo -%}
       {%- set sql -%}
         select schema_name, table_name, 'table' from duckdb_tables()
-        where lower(database_name) = lower({{ sagaz_dbt.sql_string(database) }}) and not temporary
+        where lower(database_name) = lower({{ sagaz_dbt.duckdb__sql_string(database) }}) and not temporary
         union all
         select schema_name, view_name, 'view' from duckdb_views()
-        where lower(database_name) = lower({{ sagaz_dbt.sql_string(database) }}) and not temporary and not internal
+        where lower(database_name) = lower({{ sagaz_dbt.duckdb__sql_string(database) }}) and not temporary and not internal
       {%- endset -%}
       {%- set by_schema = {} -%}
       {%- for row in run_query(sql).rows -%}
@@ -94,12 +94,12 @@
   {%- endif -%}
   {%- set sql -%}
     select table_name, 'table' from duckdb_tables()
-    where lower(database_name) = lower({{ sagaz_dbt.sql_string(database) }})
-      and lower(schema_name) = lower({{ sagaz_dbt.sql_string(schema) }}) and not temporary
+    where lower(database_name) = lower({{ sagaz_dbt.duckdb__sql_string(database) }})
+      and lower(schema_name) = lower({{ sagaz_dbt.duckdb__sql_string(schema) }}) and not temporary
     union all
     select view_name, 'view' from duckdb_views()
-    where lower(database_name) = lower({{ sagaz_dbt.sql_string(database) }})
-      and lower(schema_name) = lower({{ sagaz_dbt.sql_string(schema) }}) and not temporary and not internal
+    where lower(database_name) = lower({{ sagaz_dbt.duckdb__sql_string(database) }})
+      and lower(schema_name) = lower({{ sagaz_dbt.duckdb__sql_string(schema) }}) and not temporary and not internal
   {%- endset -%}
   {{- return(run_query(sql).rows) -}}
 {%- endmacro %}
@@ -133,8 +133,8 @@
   {%- set sql -%}
     select lower(database_name || '.' || schema_name || '.' || table_name) as table_key, sql
     from duckdb_indexes()
-    where database_name in ({% for d in databases %}{{ sagaz_dbt.sql_string(d) }}{{ ', ' if not loop.last }}{% endfor %})
-      and schema_name in ({% for s in schemas %}{{ sagaz_dbt.sql_string(s) }}{{ ', ' if not loop.last }}{% endfor %})
+    where database_name in ({% for d in databases %}{{ sagaz_dbt.duckdb__sql_string(d) }}{{ ', ' if not loop.last }}{% endfor %})
+      and schema_name in ({% for s in schemas %}{{ sagaz_dbt.duckdb__sql_string(s) }}{{ ', ' if not loop.last }}{% endfor %})
       and sql is not null
     order by table_key, index_name
   {%- endset -%}
@@ -148,9 +148,9 @@
 {% macro duckdb__view_ddl(relation) -%}
   {%- set sql -%}
     select sql from duckdb_views()
-    where database_name = {{ sagaz_dbt.sql_string(relation.database) }}
-      and schema_name = {{ sagaz_dbt.sql_string(relation.schema) }}
-      and view_name = {{ sagaz_dbt.sql_string(relation.identifier) }}
+    where database_name = {{ sagaz_dbt.duckdb__sql_string(relation.database) }}
+      and schema_name = {{ sagaz_dbt.duckdb__sql_string(relation.schema) }}
+      and view_name = {{ sagaz_dbt.duckdb__sql_string(relation.identifier) }}
   {%- endset -%}
   {{- return(run_query(sql).columns[0].values()[0]) -}}
 {%- endmacro %}
@@ -158,9 +158,9 @@
 {% macro duckdb__table_ddl(relation) -%}
   {%- set sql -%}
     select sql from duckdb_tables()
-    where database_name = {{ sagaz_dbt.sql_string(relation.database) }}
-      and schema_name = {{ sagaz_dbt.sql_string(relation.schema) }}
-      and table_name = {{ sagaz_dbt.sql_string(relation.identifier) }}
+    where database_name = {{ sagaz_dbt.duckdb__sql_string(relation.database) }}
+      and schema_name = {{ sagaz_dbt.duckdb__sql_string(relation.schema) }}
+      and table_name = {{ sagaz_dbt.duckdb__sql_string(relation.identifier) }}
   {%- endset -%}
   {{- return(run_query(sql).columns[0].values()[0]) -}}
 {%- endmacro %}
@@ -191,10 +191,10 @@
 {% macro duckdb__shadow_view_definitions(database, schema, identifiers) -%}
   {%- if not identifiers -%}{{- return({}) -}}{%- endif -%}
   {%- set names = [] -%}
-  {%- for i in identifiers -%}{%- do names.append(sagaz_dbt.sql_string(i)) -%}{%- endfor -%}
+  {%- for i in identifiers -%}{%- do names.append(sagaz_dbt.duckdb__sql_string(i)) -%}{%- endfor -%}
   {%- set sql -%}
     select view_name, sql from duckdb_views()
-    where database_name = {{ sagaz_dbt.sql_string(database) }} and schema_name = {{ sagaz_dbt.sql_string(schema) }}
+    where database_name = {{ sagaz_dbt.duckdb__sql_string(database) }} and schema_name = {{ sagaz_dbt.duckdb__sql_string(schema) }}
       and view_name in ({{ names | join(', ') }})
   {%- endset -%}
   {%- set out = {} -%}
@@ -218,9 +218,9 @@
       index created after a delete and re-insert of the same key fails at commit). -#}
   {%- set sql -%}
     select index_name from duckdb_indexes()
-    where database_name = {{ sagaz_dbt.sql_string(relation.database) }}
-      and schema_name = {{ sagaz_dbt.sql_string(relation.schema) }}
-      and table_name = {{ sagaz_dbt.sql_string(relation.identifier) }}
+    where database_name = {{ sagaz_dbt.duckdb__sql_string(relation.database) }}
+      and schema_name = {{ sagaz_dbt.duckdb__sql_string(relation.schema) }}
+      and table_name = {{ sagaz_dbt.duckdb__sql_string(relation.identifier) }}
     order by index_name
   {%- endset -%}
   {%- set names = run_query(sql).columns[0].values() | list -%}
@@ -260,7 +260,7 @@
            regexp_extract(table_name, '^(.*)__dbt_tmp[0-9]{20}$', 1) as base
     from duckdb_tables()
     where not temporary
-      and database_name in ({% for d in databases %}{{ sagaz_dbt.sql_string(d) }}{{ ', ' if not loop.last }}{% endfor %})
+      and database_name in ({% for d in databases %}{{ sagaz_dbt.duckdb__sql_string(d) }}{{ ', ' if not loop.last }}{% endfor %})
       and regexp_matches(table_name, '__dbt_tmp[0-9]{20}$')
     order by 1, 2, 3
   {%- endset -%}
@@ -283,13 +283,13 @@
 {% macro duckdb__fingerprint_sql(database, schema, identifier, is_view) -%}
   {%- if is_view -%}
     select {{ sagaz_dbt.duckdb__view_id_sql('duckdb_views') }} from duckdb_views()
-    where database_name = {{ sagaz_dbt.sql_string(database) }} and schema_name = {{ sagaz_dbt.sql_string(schema) }}
-      and view_name = {{ sagaz_dbt.sql_string(identifier) }}
+    where database_name = {{ sagaz_dbt.duckdb__sql_string(database) }} and schema_name = {{ sagaz_dbt.duckdb__sql_string(schema) }}
+      and view_name = {{ sagaz_dbt.duckdb__sql_string(identifier) }}
   {%- else -%}
     {%- set relation = api.Relation.create(database=database, schema=schema, identifier=identifier, type='table') -%}
     select '{"id": "table-columns:' || c.m || ':' || r.n::varchar || ':' || r.h::varchar || '"}'
     from (select md5(to_json(list([name, type, "notnull"::varchar, dflt_value, pk::varchar] order by cid))::varchar) as m
-          from pragma_table_info({{ sagaz_dbt.sql_string(relation.render()) }})) c,
+          from pragma_table_info({{ sagaz_dbt.duckdb__sql_string(relation.render()) }})) c,
          {{ sagaz_dbt.duckdb__row_hash_sql(relation) }} r
   {%- endif -%}
 {%- endmacro %}
@@ -307,8 +307,8 @@
   {%- if views -%}
     {%- set rows = [] -%}
     {%- for e in views -%}
-      {%- do rows.append('(' ~ (e.i | int) ~ ', ' ~ sagaz_dbt.sql_string(e.database) ~ ', '
-            ~ sagaz_dbt.sql_string(e.schema) ~ ', ' ~ sagaz_dbt.sql_string(e.identifier) ~ ')') -%}
+      {%- do rows.append('(' ~ (e.i | int) ~ ', ' ~ sagaz_dbt.duckdb__sql_string(e.database) ~ ', '
+            ~ sagaz_dbt.duckdb__sql_string(e.schema) ~ ', ' ~ sagaz_dbt.duckdb__sql_string(e.identifier) ~ ')') -%}
     {%- endfor -%}
     {%- set part -%}
       select w.sagaz_i, {{ sagaz_dbt.duckdb__view_id_sql('d') }} as f
@@ -337,9 +337,9 @@
       for the runs it armed: "table:<md5>:<rows>:<hash>". -#}
   select '{"id": "table:' || md5(t.sql) || ':' || r.n::varchar || ':' || r.h::varchar || '"}'
   from duckdb_tables() t, {{ sagaz_dbt.duckdb__row_hash_sql(relation) }} r
-  where t.database_name = {{ sagaz_dbt.sql_string(relation.database) }}
-    and t.schema_name = {{ sagaz_dbt.sql_string(relation.schema) }}
-    and t.table_name = {{ sagaz_dbt.sql_string(relation.identifier) }}
+  where t.database_name = {{ sagaz_dbt.duckdb__sql_string(relation.database) }}
+    and t.schema_name = {{ sagaz_dbt.duckdb__sql_string(relation.schema) }}
+    and t.table_name = {{ sagaz_dbt.duckdb__sql_string(relation.identifier) }}
 {%- endmacro %}
 
 {% macro duckdb__fingerprint_matches(relation, recorded, now) -%}

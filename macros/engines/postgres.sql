@@ -48,7 +48,7 @@
   {%- set sql -%}
     select c.relname::text, case c.relkind when 'v' then 'view' when 'm' then 'materialized_view' else 'table' end
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = {{ sagaz_dbt.sql_string(sagaz_dbt.catalog_identifier(schema, 'schema', memo)) }}
+    where n.nspname = {{ sagaz_dbt.postgres__sql_string(sagaz_dbt.catalog_identifier(schema, 'schema', memo)) }}
       and c.relkind in ('r', 'p', 'v', 'm', 'f')
   {%- endset -%}
   {{- return(run_query(sql).rows) -}}
@@ -70,7 +70,7 @@
     {%- endfor -%}
     {%- set literals = [] -%}
     {%- for n in names -%}
-      {%- do literals.append(sagaz_dbt.sql_string(n)) -%}
+      {%- do literals.append(sagaz_dbt.postgres__sql_string(n)) -%}
       {%- do listing.update({n: []}) -%}
       {%- do present.update({n: false}) -%}
     {%- endfor -%}
@@ -97,7 +97,7 @@
       so the same privileges apply), for many relations at once. -#}
   {%- set wanted = [] -%}
   {%- for r in relations -%}
-    {%- do wanted.append('(' ~ loop.index0 ~ ', ' ~ sagaz_dbt.sql_string(r.schema) ~ ', ' ~ sagaz_dbt.sql_string(r.identifier) ~ ')') -%}
+    {%- do wanted.append('(' ~ loop.index0 ~ ', ' ~ sagaz_dbt.postgres__sql_string(r.schema) ~ ', ' ~ sagaz_dbt.postgres__sql_string(r.identifier) ~ ')') -%}
   {%- endfor -%}
   {%- set sql -%}
     with sagaz_wanted(i, s, t) as (values {{ wanted | join(', ') }})
@@ -162,7 +162,7 @@
   {%- for p in pairs -%}
     {%- set rel = sagaz_dbt.find_relation(database, p.schema, p.identifier, memo) -%}
     {%- if rel is not none and sagaz_dbt.find_relation(database, p.get('target_schema') or p.schema, p.target, memo) is not none -%}
-      {%- do rows.append('(' ~ p.seq ~ ', ' ~ sagaz_dbt.sql_string(rel.render()) ~ '::regclass::oid)') -%}
+      {%- do rows.append('(' ~ p.seq ~ ', ' ~ sagaz_dbt.postgres__sql_string(rel.render()) ~ '::regclass::oid)') -%}
     {%- endif -%}
   {%- endfor -%}
   {%- if not rows -%}
@@ -291,7 +291,7 @@
     with recursive deps(oid, depth) as (
       select r.ev_class, 1 from pg_depend d join pg_rewrite r on r.oid = d.objid
       where d.classid = 'pg_rewrite'::regclass
-        and d.refobjid = {{ sagaz_dbt.sql_string(relation.render()) }}::regclass
+        and d.refobjid = {{ sagaz_dbt.postgres__sql_string(relation.render()) }}::regclass
         and r.ev_class <> d.refobjid
       union all
       select r.ev_class, deps.depth + 1 from deps
@@ -321,7 +321,7 @@
 {% macro postgres__relation_index_ddl(relation) -%}
   {%- set sql -%}
     select c.relname, pg_get_indexdef(i.indexrelid) from pg_index i join pg_class c on c.oid = i.indexrelid
-    where i.indrelid = {{ sagaz_dbt.sql_string(relation.render()) }}::regclass order by c.relname
+    where i.indrelid = {{ sagaz_dbt.postgres__sql_string(relation.render()) }}::regclass order by c.relname
   {%- endset -%}
   {%- set out = [] -%}
   {%- for row in run_query(sql).rows -%}{%- do out.append([row[0], row[1]]) -%}{%- endfor -%}
@@ -334,18 +334,18 @@
       Role names and the comment are quoted by the catalog (quote_ident, quote_literal). -#}
   {%- set kind = 'materialized view' if relation.is_materialized_view else 'view' -%}
   {%- set sql -%}
-    with rel as (select {{ sagaz_dbt.sql_string(relation.render()) }}::regclass as oid)
-    select 'alter {{ kind }} ' || {{ sagaz_dbt.sql_string(relation.render()) }} || ' owner to '
+    with rel as (select {{ sagaz_dbt.postgres__sql_string(relation.render()) }}::regclass as oid)
+    select 'alter {{ kind }} ' || {{ sagaz_dbt.postgres__sql_string(relation.render()) }} || ' owner to '
            || quote_ident(pg_get_userbyid(c.relowner))
     from pg_class c join rel on c.oid = rel.oid where c.relowner <> (select oid from pg_roles where rolname = current_user)
     union all
-    select 'grant ' || a.privilege_type || ' on ' || {{ sagaz_dbt.sql_string(relation.render()) }} || ' to '
+    select 'grant ' || a.privilege_type || ' on ' || {{ sagaz_dbt.postgres__sql_string(relation.render()) }} || ' to '
            || case when a.grantee = 0 then 'public' else quote_ident(pg_get_userbyid(a.grantee)) end
            || case when a.is_grantable then ' with grant option' else '' end
     from pg_class c join rel on c.oid = rel.oid, aclexplode(c.relacl) a
     where a.grantee <> c.relowner
     union all
-    select 'comment on {{ kind }} ' || {{ sagaz_dbt.sql_string(relation.render()) }} || ' is '
+    select 'comment on {{ kind }} ' || {{ sagaz_dbt.postgres__sql_string(relation.render()) }} || ' is '
            || quote_literal(d.description)
     from pg_description d join rel on d.objoid = rel.oid and d.classoid = 'pg_class'::regclass and d.objsubid = 0
   {%- endset -%}
@@ -368,7 +368,7 @@
          || coalesce((select r.xmin::text from pg_catalog.pg_rewrite r where r.ev_class = c.oid and r.rulename = '_RETURN'), '')
          || '", "xid": ' || (txid_current() % 4294967296)::text || '}'
   from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-  where n.nspname = {{ sagaz_dbt.sql_string(schema) }} and c.relname = {{ sagaz_dbt.sql_string(identifier) }}
+  where n.nspname = {{ sagaz_dbt.postgres__sql_string(schema) }} and c.relname = {{ sagaz_dbt.postgres__sql_string(identifier) }}
 {%- endmacro %}
 
 {% macro postgres__fingerprints_sql(entries) -%}
@@ -387,7 +387,7 @@
     {{- return(true) -}}
   {%- endif -%}
   {%- set sql -%}
-    select exists (select 1 from {{ relation }} as r where age(r.xmin) < age({{ sagaz_dbt.sql_string(recorded.xid) }}::xid))
+    select exists (select 1 from {{ relation }} as r where age(r.xmin) < age({{ sagaz_dbt.postgres__sql_string(recorded.xid) }}::xid))
   {%- endset -%}
   {{- return(not run_query(sql).rows[0][0]) -}}
 {%- endmacro %}

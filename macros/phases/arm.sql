@@ -7,7 +7,7 @@
 -#}
 
 {% macro arm_step(step, indexes, memo=none, owners=none, isolate=false) -%}
-  {%- set memo = sagaz_dbt.naming_memo({} if memo is none else memo) -%}
+  {%- set memo = memo if memo is not none and 'run_token' in memo else sagaz_dbt.naming_memo({} if memo is none else memo) -%}
   {%- set out = {'pre_type': none, 'identifier': sagaz_dbt.catalog_identifier(step.identifier, 'identifier', memo), 'kept_identifier': none,
                  'copy_identifier': none, 'keys_identifier': none, 'index_ddl': [], 'copied': false} -%}
   {%- set existing = sagaz_dbt.find_relation(step.database, step.schema, out.identifier, memo) -%}
@@ -130,8 +130,12 @@
   {%- set indexes = sagaz_dbt.index_ddl_by_table(steps) -%}
   {%- set armed = [] -%}
   {%- set memo = sagaz_dbt.naming_memo(sagaz_dbt.phase_memo()) -%}
+  {%- set wanted = {} -%}
   {%- for step in steps -%}
-    {%- do sagaz_dbt.want_schemas(memo, step.database, [step.schema, sagaz_dbt.run_backup_schema(step.schema, memo)]) -%}
+    {%- do wanted.setdefault(step.database, []).extend([step.schema, sagaz_dbt.run_backup_schema(step.schema, memo)]) -%}
+  {%- endfor -%}
+  {%- for database, schemas in wanted.items() -%}
+    {%- do sagaz_dbt.want_schemas(memo, database, schemas) -%}
   {%- endfor -%}
   {%- set owners = {} -%}
   {%- set temporaries = sagaz_dbt.dbt_temporaries(steps) -%}
@@ -170,8 +174,9 @@
           ~ ". Give one of them another alias, then run again. Nothing was changed.") -%}
   {%- endif -%}
   {%- do owners.update({slot: who}) -%}
+  {#- (the backup schema's name from the memo when arm_run put it there: a call less per name) -#}
   {%- if is_backup and (sagaz_dbt.find_relation(step.database, step.schema, name, memo) is not none
-        or sagaz_dbt.find_relation(step.database, sagaz_dbt.run_backup_schema(step.schema, memo), name, memo) is not none) -%}
+        or sagaz_dbt.find_relation(step.database, memo.get(('backup_schema_name', step.schema)) or sagaz_dbt.run_backup_schema(step.schema, memo), name, memo) is not none) -%}
     {%- do exceptions.raise_compiler_error("sagaz-dbt: refusing to arm: " ~ step.schema ~ "." ~ name
           ~ " (the backup name of " ~ who ~ ") already exists, left by another run or made by hand."
           ~ " Drop it if it is not needed (`sagaz-dbt recover` first, if a run was interrupted), then run again."

@@ -247,8 +247,12 @@
   {#- Drop those of `schemas` [(database, schema)] that exist and hold nothing.  `memo`
       (lookup.sql) wants them all, so an engine that can lists them in one query.  One
       statement per drop: Spark's session runs one statement per call (no script). -#}
+  {%- set wanted = {} -%}
   {%- for database, schema in schemas -%}
-    {%- do sagaz_dbt.want_schemas(memo, database, [schema]) -%}
+    {%- do wanted.setdefault(database, []).append(schema) -%}
+  {%- endfor -%}
+  {%- for database, names in wanted.items() -%}
+    {%- do sagaz_dbt.want_schemas(memo, database, names) -%}
   {%- endfor -%}
   {%- for database, schema in schemas -%}
     {%- if (sagaz_dbt.list_schema_relations(database, schema, memo) | length) == 0

@@ -23,7 +23,7 @@
   {%- elif value is number -%}
     {{- return(value | string) -}}
   {%- endif -%}
-  {{- return(sagaz_dbt.sql_string(value)) -}}
+  {{- return(sagaz_dbt.spark__sql_string(value)) -}}
 {%- endmacro %}
 
 {% macro spark__identifier_byte_limit() -%}

@@ -81,7 +81,7 @@
   {%- do run_query('insert into ' ~ sagaz_dbt.spark_journal_log(database, schema, 'sagaz_runs')
         ~ ' (' ~ columns | join(', ') ~ ', version) select ' ~ exprs | join(', ') ~ ', ' ~ sagaz_dbt.spark_version()
         ~ ' from ' ~ sagaz_dbt.journal_relation(database, schema, 'sagaz_runs')
-        ~ ' where run_id = ' ~ sagaz_dbt.sql_string(run_id) ~ where) -%}
+        ~ ' where run_id = ' ~ sagaz_dbt.spark__sql_string(run_id) ~ where) -%}
 {%- endmacro %}
 
 
@@ -95,8 +95,8 @@
 
 
 {% macro spark_set_run_status(database, schema, run_id, status, message=none) -%}
-  {%- set changes = {'status': sagaz_dbt.sql_string(status), 'updated_at': 'current_timestamp()'} -%}
-  {%- if message is not none -%}{%- do changes.update({'message': sagaz_dbt.sql_string(message)}) -%}{%- endif -%}
+  {%- set changes = {'status': sagaz_dbt.spark__sql_string(status), 'updated_at': 'current_timestamp()'} -%}
+  {%- if message is not none -%}{%- do changes.update({'message': sagaz_dbt.spark__sql_string(message)}) -%}{%- endif -%}
   {%- do sagaz_dbt.spark_update_run(database, schema, run_id, changes) -%}
 {%- endmacro %}
 
@@ -121,12 +121,12 @@
 {% macro spark_set_all_steps_status(database, schema, run_id, status) -%}
   {%- set exprs = [] -%}
   {%- for col in sagaz_dbt.spark_step_columns() -%}
-    {%- do exprs.append(sagaz_dbt.sql_string(status) if col == 'status' else col) -%}
+    {%- do exprs.append(sagaz_dbt.spark__sql_string(status) if col == 'status' else col) -%}
   {%- endfor -%}
   {%- do run_query('insert into ' ~ sagaz_dbt.spark_journal_log(database, schema, 'sagaz_steps')
         ~ ' (' ~ sagaz_dbt.spark_step_columns() | join(', ') ~ ', version) select ' ~ exprs | join(', ') ~ ', '
         ~ sagaz_dbt.spark_version() ~ ' from ' ~ sagaz_dbt.journal_relation(database, schema, 'sagaz_steps')
-        ~ ' where run_id = ' ~ sagaz_dbt.sql_string(run_id)) -%}
+        ~ ' where run_id = ' ~ sagaz_dbt.spark__sql_string(run_id)) -%}
 {%- endmacro %}
 
 
@@ -145,7 +145,7 @@
 
 {% macro spark__journal_finish_arming(database, schema, run_id, steps, status, owner=none) -%}
   {%- do sagaz_dbt.spark_insert_steps(database, schema, run_id, steps) -%}
-  {%- set changes = {'status': sagaz_dbt.sql_string(status), 'updated_at': 'current_timestamp()'} -%}
+  {%- set changes = {'status': sagaz_dbt.spark__sql_string(status), 'updated_at': 'current_timestamp()'} -%}
   {%- if owner is not none -%}{%- do changes.update(sagaz_dbt.spark_owner_changes(owner)) -%}{%- endif -%}
   {%- do sagaz_dbt.spark_update_run(database, schema, run_id, changes) -%}
 {%- endmacro %}
@@ -157,13 +157,13 @@
       check and the append cannot interleave with another run's. -#}
   {%- set changes = sagaz_dbt.spark_owner_changes(owner) -%}
   {%- do changes.update({'updated_at': 'current_timestamp()'}) -%}
-  {%- set where = ' and status = ' ~ sagaz_dbt.sql_string(expected) ~ ' and '
-        ~ ('owner_token is null' if token is none else 'owner_token = ' ~ sagaz_dbt.sql_string(token)) -%}
+  {%- set where = ' and status = ' ~ sagaz_dbt.spark__sql_string(expected) ~ ' and '
+        ~ ('owner_token is null' if token is none else 'owner_token = ' ~ sagaz_dbt.spark__sql_string(token)) -%}
   {%- do sagaz_dbt.spark_update_run(database, schema, run_id, changes, where) -%}
   {%- set check -%}
     select count(*) from {{ sagaz_dbt.journal_relation(database, schema, 'sagaz_runs') }}
-    where run_id = {{ sagaz_dbt.sql_string(run_id) }} and status = {{ sagaz_dbt.sql_string(expected) }}
-      and owner_token = {{ sagaz_dbt.sql_string(owner.token) }}
+    where run_id = {{ sagaz_dbt.spark__sql_string(run_id) }} and status = {{ sagaz_dbt.spark__sql_string(expected) }}
+      and owner_token = {{ sagaz_dbt.spark__sql_string(owner.token) }}
   {%- endset -%}
   {{- return(run_query(check).columns[0].values()[0]) -}}
 {%- endmacro %}
