@@ -124,7 +124,8 @@
 
 {% macro in_backup_schema(relation, memo=none) -%}
   {#- `relation`, in the run's backup schema of its schema (always quoted: the name is exact). -#}
-  {{- return(relation.incorporate(path={'schema': sagaz_dbt.run_backup_schema(relation.schema, memo)}).quote(schema=true)) -}}
+  {%- set schema = (memo or {}).get(('backup_schema_name', relation.schema)) or sagaz_dbt.run_backup_schema(relation.schema, memo) -%}
+  {{- return(relation.incorporate(path={'schema': schema}).quote(schema=true)) -}}
 {%- endmacro %}
 
 {% macro run_backup_schema(schema, memo=none) -%}

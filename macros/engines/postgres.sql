@@ -25,7 +25,8 @@
 {#- ---- literals.sql ---- -#}
 
 {% macro postgres__sql_string(value) -%}
-  {%- set text = sagaz_dbt.sql_string_text(value) -%}
+  {%- set text = value | string -%}
+  {%- if "\x00" in text -%}{%- do sagaz_dbt.sql_string_text(value) -%}{%- endif -%}
   {{- return("E'" ~ (text | replace("\\", "\\\\") | replace("'", "''")) ~ "'") -}}
 {%- endmacro %}
 
@@ -156,9 +157,11 @@
 {% macro postgres__dependent_views_of(database, pairs) -%}
   {%- set rows = [] -%}
   {%- set memo = {} -%}
+  {%- set schemas = [] -%}
   {%- for p in pairs -%}
-    {%- do sagaz_dbt.want_schemas(memo, database, [p.schema, p.get('target_schema')]) -%}
+    {%- do schemas.extend([p.schema, p.get('target_schema')]) -%}
   {%- endfor -%}
+  {%- do sagaz_dbt.want_schemas(memo, database, schemas) -%}
   {%- for p in pairs -%}
     {%- set rel = sagaz_dbt.find_relation(database, p.schema, p.identifier, memo) -%}
     {%- if rel is not none and sagaz_dbt.find_relation(database, p.get('target_schema') or p.schema, p.target, memo) is not none -%}

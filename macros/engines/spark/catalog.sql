@@ -10,7 +10,8 @@
 -#}
 
 {% macro spark__sql_string(value) -%}
-  {%- set text = sagaz_dbt.sql_string_text(value) -%}
+  {%- set text = value | string -%}
+  {%- if "\x00" in text -%}{%- do sagaz_dbt.sql_string_text(value) -%}{%- endif -%}
   {{- return("'" ~ (text | replace("\\", "\\\\") | replace("'", "\\'")) ~ "'") -}}
 {%- endmacro %}
 
