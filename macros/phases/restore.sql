@@ -159,7 +159,8 @@
       table and its copy), in one query before anything is queued (lookup.sql want_columns).
       Steps with a kept relation are swapped back by name and read no columns. -#}
   {%- set relations = [] -%}
-  {%- for step in steps if step.seq in restore_seqs and step not in recreated and step.pre_type is not none -%}
+  {%- for step in steps if step.copy_identifier and step.pre_type is not none
+                          and step.seq in restore_seqs and step not in recreated -%}
     {%- set copy = sagaz_dbt.step_backup(step, 'copy') -%}
     {%- if copy is not none and sagaz_dbt.step_backup(step, 'kept') is none -%}
       {%- do relations.append(copy) -%}
