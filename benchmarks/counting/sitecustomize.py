@@ -6,11 +6,14 @@
 
 writes /tmp/calls.<pid> (calls, inclusive seconds, macro name; `TOP:` = called by the adapter or
 sagaz-dbt's Python) and /tmp/phases.<pid> (thread CPU, process CPU and wall seconds of
-Saga.arm / release / compensate and of the dbt build).  Inclusive times include the
+Saga.arm / release / compensate and of the dbt build).  With both set, the calls file also
+has a line `<phase>/<macro>` for the calls made while that phase ran (calls only, no time):
+what each phase's per-relation Jinja costs in macro calls.  Inclusive times include the
 counter's own overhead; the call counts are exact.  Used for benchmarks/README.md's
 attribution; never imported by sagaz-dbt.
 """
 import atexit, collections, os, time, threading
+current_phase = [None]  # the saga phase running now (set by the phase wrappers below)
 if os.environ.get("SAGAZ_BENCH_COUNT_MACROS"):
     from dbt.clients import jinja as dj
     counts = collections.Counter(); times = collections.Counter()
@@ -19,6 +22,8 @@ if os.environ.get("SAGAZ_BENCH_COUNT_MACROS"):
     def patched(self, *a, **k):
         name = self.macro.name
         counts[name] += 1
+        if current_phase[0] is not None:
+            counts[f"{current_phase[0]}/{name}"] += 1
         t0 = time.perf_counter()
         try:
             return orig(self, *a, **k)
@@ -57,9 +62,13 @@ if os.environ.get("SAGAZ_BENCH_PHASE_CPU"):
             orig = getattr(cls, meth)
             def wrapped(self, *a, **k):
                 t0 = time.thread_time(); p0 = time.process_time(); w0 = time.perf_counter()
+                if clsname == "Saga":
+                    current_phase[0] = meth
                 try:
                     return orig(self, *a, **k)
                 finally:
+                    if clsname == "Saga":
+                        current_phase[0] = None
                     phase_cpu[meth] = {"thread_cpu": round(time.thread_time() - t0, 3), "process_cpu": round(time.process_time() - p0, 3), "wall": round(time.perf_counter() - w0, 3)}
             setattr(cls, meth, wrapped)
             return True
