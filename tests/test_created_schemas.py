@@ -33,3 +33,24 @@ def test_rollback_of_a_fresh_warehouse_whose_database_and_schema_share_a_name(
     again = proj.sagaz()
     assert again.status == "committed", proj.last_output
     assert {k.rsplit(".", 1)[-1] for k in inspector.state()} == {"good", "bad"}
+
+
+def test_a_created_schema_named_twice_in_different_case_is_dropped_once(
+    project: Callable[..., Project],
+) -> None:
+    """Postgres folds unquoted schema names: `schema='Sales'` and `schema='sales'` are one new
+    schema.  The rollback's clean-up lists the created schemas together and drops each once:
+    a second DROP of the same schema would abort the clean-up and leave it behind."""
+    proj = project("postgres", name="kinds")
+    proj.write_profile()
+    proj.write("dbt_project.yml", (proj.root / "dbt_project.yml").read_text() + "quoting:\n  schema: false\n")
+    proj.write("models/upper.sql", "{{ config(materialized='table', schema='Sales') }}\nselect 1 as id\n")
+    proj.write("models/lower.sql", "{{ config(materialized='table', schema='sales') }}\nselect 2 as id\n")
+    proj.write("models/bad.sql", "{{ config(materialized='table') }}\nselect id, {{ 'no_such_column' if var('fail') else 'id' }} as x from {{ ref('upper') }}\n")
+    before = proj.schemas()
+
+    result = proj.sagaz("--vars", "{fail: true}")
+
+    assert result.status == "rolled_back", proj.last_output
+    assert proj.schemas() == before, "the schema the failed run created must be dropped"
+    assert not [w for w in result.report.warnings if "could not be dropped" in w], result.report.warnings

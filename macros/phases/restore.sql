@@ -262,6 +262,12 @@
       {%- call statement('sagaz_drop_empty_schema', auto_begin=True) -%}
         {{ sagaz_dbt.drop_empty_schema(schema_relation) }}
       {%- endcall -%}
+      {#- Gone now: two entries naming one catalog schema (`Sales` and `sales`, unquoted)
+          must not drop it twice (the second DROP would abort the clean-up). -#}
+      {%- set present = memo.get(('schemas_present', database | lower)) -%}
+      {%- if present is not none -%}
+        {%- do present.update({sagaz_dbt.catalog_identifier(schema, 'schema', memo): false}) -%}
+      {%- endif -%}
     {%- endif -%}
   {%- endfor -%}
 {%- endmacro %}
