@@ -70,14 +70,16 @@
 {%- endmacro %}
 
 
-{% macro want_schemas(memo, database, schemas) -%}
-  {#- Tell a phase's memo the schemas it will look relations up in.  An engine that lists
-      many schemas in one query (Postgres) then reads all of them at the first lookup: one
-      statement instead of one per schema (each costs ~5 ms of dbt's statement handling,
-      and a phase of a 5-schema project reads 10).  Falsy names are skipped. -#}
-  {%- set wanted = memo.setdefault('wanted', {}).setdefault(database | lower, []) -%}
-  {%- for schema in schemas if schema and schema not in wanted -%}
-    {%- do wanted.append(schema) -%}
+{% macro want_schemas(memo, pairs) -%}
+  {#- Tell a phase's memo the schemas it will look relations up in, `pairs` [(database,
+      schema)].  An engine that lists many schemas in one query (Postgres) then reads all of
+      them at the first lookup: one statement instead of one per schema (each costs ~5 ms
+      of dbt's statement handling, and a phase of a 5-schema project reads 10).  Pairs
+      with no schema are skipped. -#}
+  {%- set wanted = memo.setdefault('wanted', {}) -%}
+  {%- for database, schema in pairs if schema -%}
+    {%- set schemas = wanted.setdefault(database | lower, []) -%}
+    {%- if schema not in schemas -%}{%- do schemas.append(schema) -%}{%- endif -%}
   {%- endfor -%}
 {%- endmacro %}
 
@@ -214,16 +216,15 @@
   {#- One catalog snapshot shared by every step of a phase: attached to each step, so the
       step macros find it without new parameters. -#}
   {%- set memo = sagaz_dbt.phase_memo() -%}
-  {%- set wanted = {} -%}
+  {%- set wanted = [] -%}
   {%- for step in steps -%}
     {#- and its journal detail, parsed once for the phase (naming.sql step_backup) -#}
     {%- set detail = fromjson(step.detail) if step.detail else {} -%}
     {%- do step.update({'memo': memo, 'parsed_detail': detail}) -%}
-    {%- do wanted.setdefault(step.database_name, []).extend(
-          [step.schema_name, detail.get('kept_schema'), detail.get('backup_schema')]) -%}
+    {%- for schema in [step.schema_name, detail.get('kept_schema'), detail.get('backup_schema')] -%}
+      {%- do wanted.append((step.database_name, schema)) -%}
+    {%- endfor -%}
   {%- endfor -%}
-  {%- for database, schemas in wanted.items() -%}
-    {%- do sagaz_dbt.want_schemas(memo, database, schemas) -%}
-  {%- endfor -%}
+  {%- do sagaz_dbt.want_schemas(memo, wanted) -%}
   {{- return(memo) -}}
 {%- endmacro %}

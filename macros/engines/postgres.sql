@@ -43,29 +43,16 @@
 {%- endmacro %}
 
 {% macro postgres__list_schema_relations(database, schema, memo) -%}
-  {%- if memo is not none and memo.get('wanted') -%}
-    {{- return(sagaz_dbt.postgres_list_wanted_schemas(database, schema, memo)) -}}
-  {%- endif -%}
-  {%- set sql -%}
-    select c.relname::text, case c.relkind when 'v' then 'view' when 'm' then 'materialized_view' else 'table' end
-    from pg_class c join pg_namespace n on n.oid = c.relnamespace
-    where n.nspname = {{ sagaz_dbt.postgres__sql_string(sagaz_dbt.catalog_identifier(schema, 'schema', memo)) }}
-      and c.relkind in ('r', 'p', 'v', 'm', 'f')
-  {%- endset -%}
-  {{- return(run_query(sql).rows) -}}
-{%- endmacro %}
-
-
-{% macro postgres_list_wanted_schemas(database, schema, memo) -%}
   {#- `schema`'s relations, listed with every schema the phase wants (lookup.sql
-      want_schemas) not read yet, in one query; records which of them exist, so
-      schema_exists asks nothing more. -#}
+      want_schemas) and has not read yet, in one query; records which of them exist, so
+      schema_exists asks nothing more.  Without a memo: just `schema`. -#}
+  {%- set memo = {} if memo is none else memo -%}
   {%- set listing = memo.setdefault(('pg_listing', database | lower), {}) -%}
   {%- set present = memo.setdefault(('schemas_present', database | lower), {}) -%}
   {%- set name = sagaz_dbt.catalog_identifier(schema, 'schema', memo) -%}
   {%- if name not in listing -%}
     {%- set names = [name] -%}
-    {%- for wanted in memo['wanted'].get(database | lower, []) -%}
+    {%- for wanted in memo.get('wanted', {}).get(database | lower, []) -%}
       {%- set other = sagaz_dbt.catalog_identifier(wanted, 'schema', memo) -%}
       {%- if other not in listing and other not in names -%}{%- do names.append(other) -%}{%- endif -%}
     {%- endfor -%}
@@ -157,11 +144,11 @@
 {% macro postgres__dependent_views_of(database, pairs) -%}
   {%- set rows = [] -%}
   {%- set memo = {} -%}
-  {%- set schemas = [] -%}
+  {%- set wanted = [] -%}
   {%- for p in pairs -%}
-    {%- do schemas.extend([p.schema, p.get('target_schema')]) -%}
+    {%- do wanted.extend([(database, p.schema), (database, p.get('target_schema'))]) -%}
   {%- endfor -%}
-  {%- do sagaz_dbt.want_schemas(memo, database, schemas) -%}
+  {%- do sagaz_dbt.want_schemas(memo, wanted) -%}
   {%- for p in pairs -%}
     {%- set rel = sagaz_dbt.find_relation(database, p.schema, p.identifier, memo) -%}
     {%- if rel is not none and sagaz_dbt.find_relation(database, p.get('target_schema') or p.schema, p.target, memo) is not none -%}

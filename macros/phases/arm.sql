@@ -130,13 +130,11 @@
   {%- set indexes = sagaz_dbt.index_ddl_by_table(steps) -%}
   {%- set armed = [] -%}
   {%- set memo = sagaz_dbt.naming_memo(sagaz_dbt.phase_memo()) -%}
-  {%- set wanted = {} -%}
+  {%- set wanted = [] -%}
   {%- for step in steps -%}
-    {%- do wanted.setdefault(step.database, []).extend([step.schema, sagaz_dbt.run_backup_schema(step.schema, memo)]) -%}
+    {%- do wanted.extend([(step.database, step.schema), (step.database, sagaz_dbt.run_backup_schema(step.schema, memo))]) -%}
   {%- endfor -%}
-  {%- for database, schemas in wanted.items() -%}
-    {%- do sagaz_dbt.want_schemas(memo, database, schemas) -%}
-  {%- endfor -%}
+  {%- do sagaz_dbt.want_schemas(memo, wanted) -%}
   {%- set owners = {} -%}
   {%- set temporaries = sagaz_dbt.dbt_temporaries(steps) -%}
   {%- for step in steps -%}

@@ -84,17 +84,12 @@
       transaction of its own after the phase committed (a failing DROP SCHEMA must never
       abort a rollback or a release); one that still holds something (retained backups,
       or anything put there by hand) stays. -#}
-  {%- set seen = [] -%}
-  {%- set keys = [] -%}
+  {%- set backups = [] -%}
   {%- for step in steps -%}
     {%- set detail = fromjson(step.detail) if step.detail else {} -%}
     {%- for schema in [detail.get('kept_schema'), detail.get('backup_schema')] if schema -%}
-      {%- set key = (step.database_name | lower, schema) -%}
-      {%- if key not in keys -%}
-        {%- do keys.append(key) -%}
-        {%- do seen.append((step.database_name, schema)) -%}
-      {%- endif -%}
+      {%- do backups.append((step.database_name, schema)) -%}
     {%- endfor -%}
   {%- endfor -%}
-  {%- do sagaz_dbt.drop_schemas_if_empty(seen, sagaz_dbt.phase_memo()) -%}
+  {%- do sagaz_dbt.drop_schemas_if_empty(backups, sagaz_dbt.phase_memo()) -%}
 {%- endmacro %}

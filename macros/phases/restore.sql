@@ -233,41 +233,31 @@
       in a transaction of its own after the rollback committed: an empty schema left behind
       is a nuisance, a rollback aborted by a failing DROP SCHEMA (DuckDB refuses
       `drop schema "x"."x"` when the database and the schema share a name) is a torn run. -#}
-  {%- set seen = [] -%}
-  {%- for step in steps -%}
-    {%- set detail = fromjson(step.detail) if step.detail else {} -%}
-    {%- set key = (step.database_name, step.schema_name) -%}
-    {%- if detail.get('new_schema') and key not in seen -%}
-      {%- do seen.append(key) -%}
-    {%- endif -%}
+  {%- set created = [] -%}
+  {%- for step in steps if (fromjson(step.detail) if step.detail else {}).get('new_schema') -%}
+    {%- do created.append((step.database_name, step.schema_name)) -%}
   {%- endfor -%}
-  {%- do sagaz_dbt.drop_schemas_if_empty(seen, sagaz_dbt.phase_memo()) -%}
+  {%- do sagaz_dbt.drop_schemas_if_empty(created, sagaz_dbt.phase_memo()) -%}
 {%- endmacro %}
 
 {% macro drop_schemas_if_empty(schemas, memo) -%}
-  {#- Drop those of `schemas` [(database, schema)] that exist and hold nothing.  `memo`
-      (lookup.sql) wants them all, so an engine that can lists them in one query.  One
-      statement per drop: Spark's session runs one statement per call (no script). -#}
-  {%- set wanted = {} -%}
+  {#- Drop those of `schemas` [(database, schema)] that exist and hold nothing, each
+      catalog schema once: two steps may name one schema differently (`Sales` and `sales`,
+      unquoted; a database in another case), and a second DROP would abort the clean-up.
+      `memo` (lookup.sql) wants them all, so an engine that can lists them in one query.
+      One statement per drop: Spark's session runs one statement per call (no script). -#}
+  {%- do sagaz_dbt.want_schemas(memo, schemas) -%}
+  {%- set seen = [] -%}
   {%- for database, schema in schemas -%}
-    {%- do wanted.setdefault(database, []).append(schema) -%}
-  {%- endfor -%}
-  {%- for database, names in wanted.items() -%}
-    {%- do sagaz_dbt.want_schemas(memo, database, names) -%}
-  {%- endfor -%}
-  {%- for database, schema in schemas -%}
-    {%- if (sagaz_dbt.list_schema_relations(database, schema, memo) | length) == 0
+    {%- set key = (database | lower, sagaz_dbt.name_key(sagaz_dbt.catalog_identifier(schema, 'schema', memo), memo)) -%}
+    {%- set first = key not in seen -%}
+    {%- if first -%}{%- do seen.append(key) -%}{%- endif -%}
+    {%- if first and (sagaz_dbt.list_schema_relations(database, schema, memo) | length) == 0
           and sagaz_dbt.schema_exists(database, schema, memo) -%}
       {%- set schema_relation = api.Relation.create(database=database, schema=schema).without_identifier() -%}
       {%- call statement('sagaz_drop_empty_schema', auto_begin=True) -%}
         {{ sagaz_dbt.drop_empty_schema(schema_relation) }}
       {%- endcall -%}
-      {#- Gone now: two entries naming one catalog schema (`Sales` and `sales`, unquoted)
-          must not drop it twice (the second DROP would abort the clean-up). -#}
-      {%- set present = memo.get(('schemas_present', database | lower)) -%}
-      {%- if present is not none -%}
-        {%- do present.update({sagaz_dbt.catalog_identifier(schema, 'schema', memo): false}) -%}
-      {%- endif -%}
     {%- endif -%}
   {%- endfor -%}
 {%- endmacro %}
