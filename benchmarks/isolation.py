@@ -13,8 +13,6 @@ run (columns, view SQL, row checksums: benchmarks/warehouse.py).
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
 import sys
 import subprocess
@@ -24,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from benchmarks.run import report_since, tool_env
 from benchmarks.warehouse import Warehouse, diff
 
 HERE = Path(__file__).resolve().parent
@@ -61,14 +60,12 @@ def _run(work: Path, wh: Warehouse, tool: str, *extra: str) -> dict[str, Any]:
     cmd = [str(BIN / tool), "build", "--project-dir", str(work / "p"), "--profiles-dir", str(work), *extra]
     if tool == "sagaz-dbt":
         cmd += ["--journal-schema", wh.journal_schema]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "SAGAZ_DBT_"))}
-    env.update({"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"})
-    started = time.perf_counter()
+    env = tool_env(None)
+    started, wall_started = time.perf_counter(), time.time()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=work / "p", timeout=1800)
     out: dict[str, Any] = {"exit": proc.returncode, "wall_s": round(time.perf_counter() - started, 2)}
     if tool == "sagaz-dbt":
-        reports = sorted((work / "p" / "target" / "sagaz").glob("run_*.json"), key=lambda f: f.stat().st_mtime)
-        timings = json.loads(reports[-1].read_text())["timings"] if reports else {}
+        timings = (report_since(work / "p" / "target", wall_started) or {}).get("timings", {})
         out.update({k: timings[k] for k in PHASES if k in timings})
     return out
 

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
 import time
 from pathlib import Path
 
-from benchmarks.run import Bench, build_parser, parse_size
+from benchmarks.run import Bench, build_parser, parse_size, report_since, tool_env
 from benchmarks.warehouse import diff
 
 PHASES = ("select", "lock", "arm", "build", "release", "compensate", "total")
@@ -94,9 +93,7 @@ def main(argv: list[str] | None = None) -> None:
 def _run(bench: Bench, side: str, venv: Path, case: str) -> dict:
     project = bench.dir / f"sagaz-{side}"
     target = bench.dir / f"target-{side}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "SAGAZ_DBT_"))}
-    env.update({"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1",
-                "SAGAZ_DBT_CACHE_DIR": str(bench.dir / f"compiled-macros-{side}")})  # fmt: skip
+    env = tool_env(str(bench.dir / f"compiled-macros-{side}"))
     cmd = [str(venv / "bin" / "sagaz-dbt"), "build", "--project-dir", str(project), "--profiles-dir", str(bench.dir),
            "--target-path", str(target), "--journal-schema", bench.wh.journal_schema]  # fmt: skip
     started = time.time()
@@ -106,8 +103,7 @@ def _run(bench: Bench, side: str, venv: Path, case: str) -> dict:
     expected = 0 if case == "success" else 1
     if proc.returncode != expected:
         raise RuntimeError(f"{side} {case} exited {proc.returncode}:\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
-    reports = [p for p in (target / "sagaz").glob("run_*.json") if p.stat().st_mtime >= started - 1]
-    report = json.loads(max(reports, key=lambda p: p.stat().st_mtime).read_text())
+    report = report_since(target, started) or {}
     return {"side": side, "case": case, "wall_s": round(wall, 3), "status": report.get("status"),
             "timings": dict(report.get("timings") or {})}  # fmt: skip
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from benchmarks.run import BIN, Bench, build_parser, label, parse_size
+from benchmarks.run import BIN, Bench, build_parser, label, parse_size, tool_env
 
 #: The statement kinds sagaz-dbt adds, recognised in the SQL dbt logs (first match wins).
 KINDS = [
@@ -98,8 +97,7 @@ def main(argv: list[str] | None = None) -> None:
             if a.fail:  # new data and a failing test, as the benchmark's failing runs
                 bench.tag += 1
                 bench.wh.set_control(bench.tag, bench.fail_test)
-            env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "SAGAZ_DBT_"))}
-            env.update({"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1"})
+            env = tool_env(bench.macro_cache())  # the store the warm-up run filled
             logs = out / f"dbt-logs-{i}"
             cmd = [
                 sys.executable, "-m", "pyinstrument", "--interval", str(a.interval), "-r", "pyisession",

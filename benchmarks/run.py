@@ -126,6 +126,26 @@ class Check:
     detail: str = ""
 
 
+def tool_env(macro_cache: str | None) -> dict[str, str]:
+    """The environment each measured dbt / sagaz-dbt process gets: the caller's without its
+    DBT_* and SAGAZ_DBT_* settings, no telemetry or colour, and sagaz-dbt's store of
+    compiled macros (sagaz_dbt/dbt/compiled_macros.py) at `macro_cache` ("": none; None:
+    the user's default folder)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "SAGAZ_DBT_"))}
+    env.update({"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1", "DBT_USE_COLORS": "false"})
+    if macro_cache is not None:
+        env[MACRO_CACHE_ENV] = macro_cache
+    return env
+
+
+def report_since(target: Path, started: float) -> dict[str, Any] | None:
+    """The newest sagaz-dbt run report (`<target>/sagaz/run_<id>.json`) written since `started`."""
+    reports = [p for p in (target / "sagaz").glob("run_*.json") if p.stat().st_mtime >= started - 1]
+    if not reports:
+        return None
+    return json.loads(max(reports, key=lambda p: p.stat().st_mtime).read_text())
+
+
 class Bench:
     """One engine, one project, one size: a warehouse and the two project copies.
 
@@ -195,12 +215,7 @@ class Bench:
         self.seq += 1
         log = self.dir / "logs" / f"{self.seq:02d}-{tool}-{case}{'-warmup' if repeat < 0 else ''}.log"
         log.parent.mkdir(exist_ok=True)
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "SAGAZ_DBT_"))}
-        env.update({"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "NO_COLOR": "1", "DBT_USE_COLORS": "false"})
-        # sagaz-dbt's store of compiled macros (sagaz_dbt/dbt/compiled_macros.py): the work
-        # dir's own, filled by the warm-up run (as after a user's first run), or none.
-        cache = "" if self.args.macro_cache == "off" else str(self.args.work_dir.resolve() / "compiled-macros")
-        env[MACRO_CACHE_ENV] = cache
+        env = tool_env(self.macro_cache())
         load = loadavg()
         started = time.time()
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -229,12 +244,13 @@ class Bench:
         self.say(f"    {tool:5s} {case:7s} r{repeat:<2d} {wall:7.2f}s exit {proc.returncode}{extra}")
         return run
 
+    def macro_cache(self) -> str:
+        """sagaz-dbt's store of compiled macros: the work dir's own, filled by the warm-up
+        run (as after a user's first run), or none (`--macro-cache off`)."""
+        return "" if self.args.macro_cache == "off" else str(self.args.work_dir.resolve() / "compiled-macros")
+
     def _report_since(self, started: float) -> dict[str, Any] | None:
-        folder = self.target_dir("sagaz") / "sagaz"
-        reports = [p for p in folder.glob("run_*.json") if p.stat().st_mtime >= started - 1]
-        if not reports:
-            return None
-        return json.loads(max(reports, key=lambda p: p.stat().st_mtime).read_text())
+        return report_since(self.target_dir("sagaz"), started)
 
     # -- checking ----------------------------------------------------------------------
 
